@@ -1,0 +1,87 @@
+//! Attestations (SPEC §6): the flat signed record of one decision.
+
+use crate::keys::KeyPair;
+use crate::policy::{CompiledPolicy, Decision};
+use crate::runtime::{runtime_hash, RUNTIME_VERSION};
+use crate::signing::{sign, Signed, ATTESTATION_TYPE};
+use serde_json::{json, Map, Value};
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionState {
+    Completed,
+    PendingOverride,
+    Blocked,
+}
+
+impl ExecutionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Completed => "completed",
+            ExecutionState::PendingOverride => "pending_override",
+            ExecutionState::Blocked => "blocked",
+        }
+    }
+
+    /// A fresh decision is pending when its rule requires an override.
+    pub fn of_decision(decision: &Decision) -> ExecutionState {
+        if decision.requires_override {
+            ExecutionState::PendingOverride
+        } else {
+            ExecutionState::Completed
+        }
+    }
+}
+
+/// Everything an attestation states, before signing.
+#[derive(Debug, Clone)]
+pub struct AttestationFields<'a> {
+    pub execution_id: &'a str,
+    pub execution_fingerprint: &'a str,
+    pub policy: &'a CompiledPolicy,
+    pub decision: &'a Decision,
+    pub state: ExecutionState,
+    pub issued_at: String,
+    pub override_id: Option<&'a str>,
+}
+
+/// The current time as RFC 3339 UTC with microseconds, e.g. `2026-11-26T00:16:25.123456Z`.
+pub fn issued_at_now() -> String {
+    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+}
+
+impl AttestationFields<'_> {
+    /// The attestation without `signature`, signed by `signer_key_id`.
+    pub fn body(&self, signer_key_id: &str) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert("executionId".into(), json!(self.execution_id));
+        body.insert("execution_fingerprint".into(), json!(self.execution_fingerprint));
+        body.insert("policyId".into(), json!(self.policy.policy_id));
+        body.insert("policyVersion".into(), json!(self.policy.policy_version));
+        body.insert("policyHash".into(), json!(self.policy.policy_hash));
+        body.insert("schemaVersion".into(), json!(self.policy.schema_version));
+        body.insert("runtimeVersion".into(), json!(RUNTIME_VERSION));
+        body.insert("runtimeHash".into(), json!(runtime_hash()));
+        body.insert("signalsHash".into(), json!(self.execution_fingerprint));
+        body.insert(
+            "decision".into(),
+            json!({
+                "action": self.decision.action,
+                "requires_override": self.decision.requires_override,
+                "reason": self.decision.reason,
+                "ruleId": self.decision.rule_id,
+            }),
+        );
+        body.insert("execution_state".into(), json!(self.state.as_str()));
+        body.insert("issuedAt".into(), json!(self.issued_at));
+        body.insert("signerKeyId".into(), json!(signer_key_id));
+        if let Some(id) = self.override_id {
+            body.insert("overrideId".into(), json!(id));
+        }
+        body
+    }
+
+    pub fn sign(&self, key: &KeyPair) -> Signed {
+        sign(self.body(key.key_id()), ATTESTATION_TYPE, key)
+    }
+}

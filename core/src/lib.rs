@@ -1,0 +1,16 @@
+//! parmana-core: everything parmana decides and proves, without PostgreSQL.
+//!
+//! canonical JSON → policies → signals → fingerprint → decision → signed attestation → verify.
+
+pub mod attestation;
+pub mod canonical;
+pub mod error;
+pub mod hashes;
+pub mod keys;
+pub mod policy;
+pub mod runtime;
+pub mod signals;
+pub mod signing;
+pub mod verify;
+
+pub use error::{ParmanaError, Result, SqlState};

@@ -1,0 +1,74 @@
+//! The runtime's identity: version, supported schema versions, capabilities and runtimeHash (SPEC §5).
+
+use crate::canonical::canonicalize;
+use crate::hashes::sha256_hex;
+use serde_json::{json, Value};
+
+/// The extension version, which is the runtime version written into every attestation.
+pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Policy schema versions this runtime evaluates.
+pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0"];
+
+/// Every runtime version this build knows, with the capabilities it declared. A verifier
+/// recomputes the runtimeHash of the version an attestation names, so attestations from older
+/// releases keep verifying after an upgrade. Append, never edit, when releasing.
+const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[(
+    "0.1.0",
+    &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "replay-protection"],
+)];
+
+/// The manifest definition whose JCS hash is the runtimeHash.
+pub fn manifest_definition(version: &str) -> Option<Value> {
+    let (_, caps) = KNOWN_RUNTIMES.iter().find(|(v, _)| *v == version)?;
+    Some(json!({
+        "runtime_version": version,
+        "supported_schema_versions": SUPPORTED_SCHEMA_VERSIONS,
+        "capabilities": caps,
+    }))
+}
+
+/// runtimeHash of a known runtime version; `None` for a version this build never was.
+pub fn runtime_hash_of(version: &str) -> Option<String> {
+    manifest_definition(version).map(|m| sha256_hex(canonicalize(&m).as_bytes()))
+}
+
+/// runtimeHash of this build.
+pub fn runtime_hash() -> String {
+    runtime_hash_of(RUNTIME_VERSION).expect("the running version is listed in KNOWN_RUNTIMES")
+}
+
+pub fn capabilities() -> Vec<&'static str> {
+    KNOWN_RUNTIMES
+        .iter()
+        .find(|(v, _)| *v == RUNTIME_VERSION)
+        .map(|(_, caps)| caps.to_vec())
+        .expect("the running version is listed in KNOWN_RUNTIMES")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_version_is_known() {
+        assert!(runtime_hash_of(RUNTIME_VERSION).is_some());
+        assert_eq!(runtime_hash().len(), 64);
+        assert!(runtime_hash_of("9.9.9").is_none());
+    }
+
+    /// The documented definition from the original runtime hashes to the published value,
+    /// which proves the construction (JCS of the definition) matches.
+    #[test]
+    fn original_runtime_definition_vector() {
+        let original = json!({
+            "runtime_version": "1.0.0",
+            "supported_schema_versions": ["1.0.0"],
+            "capabilities": ["deterministic-evaluation", "attestation-signing", "replay-protection", "bundle-verification"],
+        });
+        assert_eq!(
+            sha256_hex(canonicalize(&original).as_bytes()),
+            "492e0cf0adc4f85710f64d95c47f1c257300ab5be1ee8a13e2673566685fc794"
+        );
+    }
+}

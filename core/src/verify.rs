@@ -1,0 +1,141 @@
+//! Verification of attestations and override records (SPEC §6, §7). Malformed input is a
+//! `valid: false` report with a reason, never an error.
+
+use crate::canonical::canonicalize;
+use crate::runtime::{runtime_hash_of, SUPPORTED_SCHEMA_VERSIONS};
+use crate::signing::{base64_encode, verify_signature, ATTESTATION_TYPE, OVERRIDE_TYPE};
+use ed25519_dalek::VerifyingKey;
+use serde_json::{json, Map, Value};
+
+const ATTESTATION_FIELDS: &[&str] = &[
+    "executionId",
+    "execution_fingerprint",
+    "policyId",
+    "policyVersion",
+    "policyHash",
+    "schemaVersion",
+    "runtimeVersion",
+    "runtimeHash",
+    "signalsHash",
+    "decision",
+    "execution_state",
+    "issuedAt",
+    "signerKeyId",
+];
+
+const OVERRIDE_FIELDS: &[&str] = &["overrideId", "executionId", "approved", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub valid: bool,
+    pub signature_verified: bool,
+    pub runtime_verified: bool,
+    pub schema_compatible: bool,
+    pub reason: Option<String>,
+}
+
+impl VerifyReport {
+    fn invalid(reason: impl Into<String>) -> VerifyReport {
+        VerifyReport { valid: false, signature_verified: false, runtime_verified: false, schema_compatible: false, reason: Some(reason.into()) }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut out = json!({
+            "valid": self.valid,
+            "signatureVerified": self.signature_verified,
+            "runtimeVerified": self.runtime_verified,
+            "schemaCompatible": self.schema_compatible,
+        });
+        if let Some(reason) = &self.reason {
+            out["reason"] = json!(reason);
+        }
+        out
+    }
+}
+
+/// A signed parmana document split into what was signed and the signature.
+#[derive(Debug, Clone)]
+pub struct SignedParts<'a> {
+    pub payload_type: &'static str,
+    pub body: Map<String, Value>,
+    pub signature: &'a str,
+    pub signer_key_id: &'a str,
+}
+
+/// Recognize an attestation (has `execution_state`) or an override record (has `approved`),
+/// check its fields are present, and split off the signature.
+pub fn split_signed(doc: &Value) -> Result<SignedParts<'_>, String> {
+    let obj = doc.as_object().ok_or("document is not a JSON object")?;
+    let (payload_type, required) = if obj.contains_key("execution_state") {
+        (ATTESTATION_TYPE, ATTESTATION_FIELDS)
+    } else if obj.contains_key("approved") {
+        (OVERRIDE_TYPE, OVERRIDE_FIELDS)
+    } else {
+        return Err("document is neither an attestation nor an override record".into());
+    };
+    if let Some(missing) = required.iter().find(|f| !obj.contains_key(**f)) {
+        return Err(format!("missing field {missing}"));
+    }
+    let signature = obj.get("signature").ok_or("missing field signature")?.as_str().ok_or("signature is not a string")?;
+    let signer_key_id = obj["signerKeyId"].as_str().ok_or("signerKeyId is not a string")?;
+    let mut body = obj.clone();
+    body.remove("signature");
+    Ok(SignedParts { payload_type, body, signature, signer_key_id })
+}
+
+/// Verify `doc`. `key_for` returns the public key for a signerKeyId, or why there is none.
+pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<VerifyingKey, String>) -> VerifyReport {
+    let parts = match split_signed(doc) {
+        Ok(parts) => parts,
+        Err(reason) => return VerifyReport::invalid(reason),
+    };
+    let key = match key_for(parts.signer_key_id) {
+        Ok(key) => key,
+        Err(reason) => return VerifyReport::invalid(reason),
+    };
+    let canonical_body = canonicalize(&Value::Object(parts.body.clone()));
+    let signature = verify_signature(&key, parts.payload_type, canonical_body.as_bytes(), parts.signature);
+
+    let body = &parts.body;
+    let runtime_verified = match (body["runtimeVersion"].as_str(), body["runtimeHash"].as_str()) {
+        (Some(version), Some(hash)) => runtime_hash_of(version).as_deref() == Some(hash),
+        _ => false,
+    };
+    let schema_compatible = body["schemaVersion"].as_str().is_some_and(|v| SUPPORTED_SCHEMA_VERSIONS.contains(&v));
+    let reason = match (&signature, runtime_verified, schema_compatible) {
+        (Err(why), _, _) => Some((*why).to_string()),
+        (Ok(()), false, _) => Some("runtimeHash does not match a known runtime version".to_string()),
+        (Ok(()), true, false) => Some("schemaVersion is not supported".to_string()),
+        _ => None,
+    };
+    VerifyReport {
+        valid: reason.is_none(),
+        signature_verified: signature.is_ok(),
+        runtime_verified,
+        schema_compatible,
+        reason,
+    }
+}
+
+/// The key a caller passed explicitly: it must be the one the document names.
+pub fn explicit_key(key: VerifyingKey) -> impl FnOnce(&str) -> Result<VerifyingKey, String> {
+    move |signer_key_id: &str| {
+        if crate::keys::key_id(&key) == signer_key_id {
+            Ok(key)
+        } else {
+            Err("signerKeyId does not match the given public key".into())
+        }
+    }
+}
+
+/// The same signature as a standard DSSE envelope.
+pub fn dsse_envelope(doc: &Value) -> Result<Value, String> {
+    let parts = split_signed(doc)?;
+    let body = canonicalize(&Value::Object(parts.body.clone()));
+    crate::signing::decode_signature(parts.signature)?;
+    Ok(json!({
+        "payloadType": parts.payload_type,
+        "payload": base64_encode(body.as_bytes()),
+        "signatures": [{"keyid": parts.signer_key_id, "sig": parts.signature}],
+    }))
+}
