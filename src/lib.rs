@@ -1,1 +1,35 @@
+//! parmana: provable business decisions inside PostgreSQL. The decisions and proofs are in
+//! `parmana-core`; this crate stores them (SPI), exposes SQL functions and reads settings.
 
+use pgrx::prelude::*;
+
+mod errors;
+mod execute;
+mod jsonb;
+mod keys;
+mod policies;
+mod replay;
+mod settings;
+mod spi;
+mod verify;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

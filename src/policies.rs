@@ -1,0 +1,122 @@
+//! Policy registration and the per-backend cache of compiled policies (SPEC §3).
+
+use crate::errors::{raise, required, OrRaise};
+use crate::jsonb::JsonbText;
+use crate::spi::{calling_role, prepared};
+use parmana_core::canonical::parse_json;
+use parmana_core::policy::{compile, CompiledPolicy};
+use parmana_core::ParmanaError;
+use pgrx::pg_sys::BuiltinOid::TEXTOID;
+use pgrx::prelude::*;
+use serde_json::json;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+thread_local! {
+    // Keyed by (policyId, policyVersion); an entry is used only while its policyHash equals the
+    // hash stored in parmana.policies, which the caller reads on every execution.
+    static COMPILED: RefCell<HashMap<(String, String), Rc<CompiledPolicy>>> = RefCell::new(HashMap::new());
+}
+
+/// A policy and the signer's key id as read in one query on the hot path.
+pub struct PolicyLookup {
+    pub policy: Rc<CompiledPolicy>,
+    pub active_key_id: Option<String>,
+}
+
+/// Load a registered policy (`POL-001` when unknown), compiling it at most once per backend.
+pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
+    let row: Option<(Option<String>, Option<String>)> = Spi::connect(|client| {
+        let plan = prepared(
+            client,
+            "SELECT p.policy_hash, (SELECT k.key_id FROM parmana.signing_keys k WHERE k.active) \
+             FROM parmana.policies p WHERE p.policy_id = $1 AND p.policy_version = $2",
+            &[TEXTOID, TEXTOID],
+        );
+        let table = client.select(plan, Some(1), &[policy_id.into(), policy_version.into()])?;
+        if table.is_empty() {
+            return Ok::<_, pgrx::spi::SpiError>(None);
+        }
+        Ok(Some(table.first().get_two::<String, String>()?))
+    })
+    .or_raise();
+    let Some((Some(hash), active_key_id)) = row else {
+        raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() })
+    };
+    let key = (policy_id.to_owned(), policy_version.to_owned());
+    if let Some(policy) = COMPILED.with(|c| c.borrow().get(&key).filter(|p| p.policy_hash == hash).cloned()) {
+        return PolicyLookup { policy, active_key_id };
+    }
+    let document: String = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT document::text FROM parmana.policies WHERE policy_id = $1 AND policy_version = $2",
+                Some(1),
+                &[policy_id.into(), policy_version.into()],
+            )?
+            .first()
+            .get_one::<String>()
+    })
+    .or_raise()
+    .unwrap_or_else(|| raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() }));
+    let doc = parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e));
+    let policy = Rc::new(compile(&doc).or_raise());
+    COMPILED.with(|c| c.borrow_mut().insert(key, policy.clone()));
+    PolicyLookup { policy, active_key_id }
+}
+
+/// Compile and store a policy version. Registering the identical document again is a no-op;
+/// different content under a registered (policyId, policyVersion) is an error.
+#[pg_extern(volatile, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
+    let text = required(policy, "policy").0;
+    let doc = parse_json(&text)
+        .unwrap_or_else(|e| raise(ParmanaError::invalid_policy("POL-002", format!("Policy document is not readable JSON: {e}"))));
+    let compiled = compile(&doc).or_raise();
+    let registered_hash: Option<String> = Spi::connect_mut(|client| {
+        let inserted = client.update(
+            "INSERT INTO parmana.policies (policy_id, policy_version, policy_hash, schema_version, document, registered_by) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (policy_id, policy_version) DO NOTHING RETURNING policy_hash",
+            None,
+            &[
+                compiled.policy_id.as_str().into(),
+                compiled.policy_version.as_str().into(),
+                compiled.policy_hash.as_str().into(),
+                compiled.schema_version.as_str().into(),
+                text.as_str().into(),
+                calling_role().into(),
+            ],
+        )?;
+        if !inserted.is_empty() {
+            return Ok::<_, pgrx::spi::SpiError>(None);
+        }
+        client
+            .select(
+                "SELECT policy_hash FROM parmana.policies WHERE policy_id = $1 AND policy_version = $2",
+                Some(1),
+                &[compiled.policy_id.as_str().into(), compiled.policy_version.as_str().into()],
+            )?
+            .first()
+            .get_one::<String>()
+    })
+    .or_raise();
+    if let Some(existing) = registered_hash {
+        if existing != compiled.policy_hash {
+            raise(ParmanaError::invalid_policy(
+                "POL-024",
+                format!(
+                    "Policy {:?} version {:?} is already registered with different content (policyHash {existing}); registered versions are immutable, register a new policyVersion",
+                    compiled.policy_id, compiled.policy_version
+                ),
+            ));
+        }
+    }
+    JsonbText::from_value(&json!({
+        "policyId": compiled.policy_id,
+        "policyVersion": compiled.policy_version,
+        "policyHash": compiled.policy_hash,
+        "warnings": compiled.warnings_json(),
+    }))
+}

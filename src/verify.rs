@@ -1,0 +1,83 @@
+//! `parmana_verify` (both forms), `parmana_dsse` and `parmana_runtime_manifest` (SPEC §6, §7).
+//! Verification writes nothing and never raises on malformed input.
+
+use crate::errors::raise;
+use crate::jsonb::JsonbText;
+use crate::keys::{active_embedded_key_id, read_file_key, verifying_key};
+use crate::settings::signing_key_file;
+use parmana_core::canonical::parse_json;
+use parmana_core::keys::parse_public_key_pem;
+use parmana_core::runtime::{capabilities, runtime_hash, RUNTIME_VERSION, SUPPORTED_SCHEMA_VERSIONS};
+use parmana_core::verify::{dsse_envelope, explicit_key, verify_document, VerifyReport};
+use parmana_core::ParmanaError;
+use pgrx::prelude::*;
+use serde_json::{json, Value};
+
+fn report(r: VerifyReport) -> JsonbText {
+    JsonbText::from_value(&r.to_json())
+}
+
+fn invalid(reason: &str) -> JsonbText {
+    JsonbText::from_value(&json!({
+        "valid": false, "signatureVerified": false, "runtimeVerified": false, "schemaCompatible": false, "reason": reason,
+    }))
+}
+
+fn parsed(attestation: Option<JsonbText>) -> Result<Value, JsonbText> {
+    let text = attestation.ok_or_else(|| invalid("attestation is NULL"))?;
+    parse_json(&text.0).map_err(|_| invalid("attestation is not representable JSON"))
+}
+
+/// Verify with the key registry: the key is found by `signerKeyId` in `parmana.signing_keys`.
+#[pg_extern(stable, parallel_safe, name = "parmana_verify")]
+fn parmana_verify_registry(attestation: Option<JsonbText>) -> JsonbText {
+    match parsed(attestation) {
+        Ok(doc) => report(verify_document(&doc, verifying_key)),
+        Err(r) => r,
+    }
+}
+
+/// Verify with an explicit PEM SPKI public key: pure, no table access.
+#[pg_extern(immutable, parallel_safe, name = "parmana_verify")]
+fn parmana_verify_with_key(attestation: Option<JsonbText>, public_key: Option<String>) -> JsonbText {
+    let doc = match parsed(attestation) {
+        Ok(doc) => doc,
+        Err(r) => return r,
+    };
+    let Some(pem) = public_key else { return invalid("public_key is NULL") };
+    match parse_public_key_pem(&pem) {
+        Ok(key) => report(verify_document(&doc, explicit_key(key))),
+        Err(reason) => invalid(reason),
+    }
+}
+
+/// The signature of an attestation or override record as a standard DSSE envelope.
+#[pg_extern(immutable, parallel_safe)]
+fn parmana_dsse(signed: Option<JsonbText>) -> Option<JsonbText> {
+    let text = signed?;
+    let doc = parse_json(&text.0)
+        .unwrap_or_else(|_| raise(ParmanaError::invalid_input("ARG-001", "Document is not representable JSON")));
+    match dsse_envelope(&doc) {
+        Ok(env) => Some(JsonbText::from_value(&env)),
+        Err(reason) => raise(ParmanaError::invalid_input("ARG-001", format!("Not a signed parmana document: {reason}"))),
+    }
+}
+
+/// Runtime identity: version, runtimeHash, capabilities and the signer's key id.
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn parmana_runtime_manifest() -> JsonbText {
+    // A broken key file shows as a null signerKeyId: the health check itself must not fail.
+    let (signer_key_id, source) = match signing_key_file() {
+        Some(path) => (read_file_key(&path).ok().map(|(key, _)| key.key_id().to_owned()), "file"),
+        None => (active_embedded_key_id(), "embedded"),
+    };
+    JsonbText::from_value(&json!({
+        "runtimeVersion": RUNTIME_VERSION,
+        "runtimeHash": runtime_hash(),
+        "supportedSchemaVersions": SUPPORTED_SCHEMA_VERSIONS,
+        "capabilities": capabilities(),
+        "signerKeyId": signer_key_id,
+        "signingKeySource": source,
+    }))
+}
