@@ -1,0 +1,60 @@
+-- The claims-approval walkthrough: register, execute (approve / reject / pending), verify,
+-- replay error. Run by scripts/demo.sh against a throwaway cluster.
+\set ON_ERROR_STOP 1
+\pset pager off
+\echo '== 1. install the extension (creates schema parmana, the roles and an embedded signing key)'
+CREATE EXTENSION parmana;
+SELECT jsonb_pretty(parmana_runtime_manifest());
+
+\echo '== 2. register the claims-approval policy, version v1'
+\set policy `cat fixtures/policies/claims-approval-v1.json`
+SELECT jsonb_pretty(parmana_register_policy(:'policy'));
+
+\echo '== 3. a claims table and three governed writes, each in its own transaction'
+CREATE TABLE claims (id text PRIMARY KEY, amount integer NOT NULL, attestation jsonb NOT NULL);
+
+BEGIN;
+INSERT INTO claims
+SELECT 'CLM-2024-00441', 8500, parmana_execute('claim-CLM-2024-00441', 'claims-approval', 'v1',
+  '{"claim_amount": 8500, "insurance_active": true, "risk_score": 42, "vip_customer": false}');
+COMMIT;
+
+BEGIN;
+INSERT INTO claims
+SELECT 'CLM-2024-00442', 120000, parmana_execute('claim-CLM-2024-00442', 'claims-approval', 'v1',
+  '{"claim_amount": 120000, "insurance_active": true, "risk_score": 91, "vip_customer": false}');
+COMMIT;
+
+BEGIN;
+INSERT INTO claims
+SELECT 'CLM-2024-00443', 3000, parmana_execute('claim-CLM-2024-00443', 'claims-approval', 'v1',
+  '{"claim_amount": 3000, "insurance_active": false, "risk_score": 30, "vip_customer": false}');
+COMMIT;
+
+\echo '== 4. the decisions: approve, reject, and a reject that waits for a human override'
+SELECT id, attestation->'decision'->>'action' AS action, attestation->'decision'->>'reason' AS reason,
+       attestation->>'execution_state' AS state
+FROM claims ORDER BY id;
+
+\echo '== 5. the full signed attestation of the approved claim'
+SELECT jsonb_pretty(attestation) FROM claims WHERE id = 'CLM-2024-00441';
+
+\echo '== 6. verification: with the key registry, with an explicit public key, and after tampering'
+SELECT id, parmana_verify(attestation)->>'valid' AS registry,
+       parmana_verify(attestation, parmana_public_key())->>'valid' AS explicit_key,
+       parmana_verify(jsonb_set(attestation, '{decision,action}',
+         CASE WHEN attestation->'decision'->>'action' = 'approve' THEN '"reject"' ELSE '"approve"' END::jsonb))->>'reason' AS if_action_flipped
+FROM claims ORDER BY id;
+
+\echo '== 7. replay: deciding the same business transaction again fails with 23505'
+\set ON_ERROR_STOP 0
+SELECT parmana_execute('claim-CLM-2024-00441', 'claims-approval', 'v1',
+  '{"claim_amount": 8500, "insurance_active": true, "risk_score": 42, "vip_customer": false}');
+\set ON_ERROR_STOP 1
+
+\echo '== 8. replay state and the audit table'
+SELECT execution_id, state, parked FROM parmana.replay_state ORDER BY execution_id;
+SELECT id, execution_id, action, execution_state, db_user, issued_at FROM parmana.attestations ORDER BY id;
+
+\echo '== 9. the public key anyone can use to verify offline'
+SELECT parmana_public_key();
