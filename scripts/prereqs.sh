@@ -6,7 +6,7 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 need_apt=()
-for pkg in postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo python3-pip; do
+for pkg in postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -25,5 +25,6 @@ fi
 
 if ! python3 -c 'import psycopg, rfc8785, cryptography, pytest' 2>/dev/null; then
   echo "== installing Python test libraries"
+  python3 -m pip --version >/dev/null 2>&1 || python3 -m ensurepip --upgrade >/dev/null
   python3 -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt 2>&1 | grep -v -i "running pip as the 'root' user" || true
 fi
