@@ -4,7 +4,8 @@ use crate::errors::{raise, required, OrRaise};
 use crate::jsonb::JsonbText;
 use crate::keys::signer;
 use crate::policies::{load, PolicyLookup};
-use crate::replay::{claim, CONFIRMED, EXECUTING};
+use crate::attestations::{insert, notify, AttestationRow};
+use crate::replay::{claim, Claim};
 use crate::settings::signal_limits;
 use crate::spi::{calling_role, prepared_write};
 use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState};
@@ -13,9 +14,13 @@ use parmana_core::hashes::execution_fingerprint;
 use parmana_core::policy::Decision;
 use parmana_core::signals::{validate, validate_execution_id};
 use parmana_core::ParmanaError;
-use pgrx::pg_sys::BuiltinOid::TEXTOID;
+use parmana_core::replay::ReplayState;
+use pgrx::pg_sys::BuiltinOid::{INT8OID, TEXTOID};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
+
+/// The channel that announces decisions waiting for a reviewer.
+pub const PENDING_CHANNEL: &str = "parmana_pending_override";
 
 /// What evaluation of signals under a policy yields, before anything is claimed or signed.
 struct Evaluated {
@@ -55,52 +60,85 @@ fn parmana_execute(
     let state = ExecutionState::of_decision(&decision);
     let parked = state == ExecutionState::PendingOverride;
     let role = calling_role();
-    claim(
-        &execution_id,
-        &fingerprint,
-        if parked { EXECUTING } else { CONFIRMED },
+    claim(&Claim {
+        execution_id: &execution_id,
+        fingerprint: Some(&fingerprint),
+        target: if parked { ReplayState::Executing } else { ReplayState::Confirmed },
         parked,
-        &policy_id,
-        &policy_version,
-        &role,
-    );
+        policy: Some((&policy_id, &policy_version)),
+        role: &role,
+    });
     let key = signer(lookup.active_key_id.as_deref());
     let fields = AttestationFields {
         execution_id: &execution_id,
         execution_fingerprint: &fingerprint,
-        policy: &lookup.policy,
+        policy: lookup.policy.identity(),
         decision: &decision,
         state,
         issued_at: issued_at_now(),
         override_id: None,
     };
-    let signed = fields.sign(&key);
-    let attestation = Value::Object(signed.document);
-    let text = attestation.to_string();
+    let text = Value::Object(fields.sign(&key).document).to_string();
+    let attestation_id = insert(&AttestationRow {
+        execution_id: &execution_id,
+        kind: "decision",
+        fingerprint: &fingerprint,
+        policy_id: &policy_id,
+        policy_version: &policy_version,
+        action: &decision.action,
+        execution_state: state.as_str(),
+        signer_key_id: key.key_id(),
+        issued_at: &fields.issued_at,
+        db_user: &role,
+        override_id: None,
+        json: &text,
+    });
+    if parked {
+        request_override(&execution_id, &fingerprint, &policy_id, &policy_version, &decision, attestation_id, &role);
+    }
+    JsonbText(text)
+}
+
+/// Park a decision for review: a pending row in `parmana.overrides` and a notification that
+/// listeners receive at commit.
+fn request_override(
+    execution_id: &str,
+    fingerprint: &str,
+    policy_id: &str,
+    policy_version: &str,
+    decision: &Decision,
+    attestation_id: i64,
+    role: &str,
+) {
     Spi::connect_mut(|client| {
         let plan = prepared_write(
             client,
-            "INSERT INTO parmana.attestations \
-               (execution_id, kind, execution_fingerprint, policy_id, policy_version, action, execution_state, signer_key_id, issued_at, db_user, attestation) \
-             VALUES ($1, 'decision', $2, $3, $4, $5, $6, $7, $8::timestamptz, $9, $10::jsonb)",
-            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID],
+            "INSERT INTO parmana.overrides                (execution_id, execution_fingerprint, policy_id, policy_version, action, reason, pending_attestation_id, requested_by)              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID],
         );
         let args = [
-            execution_id.as_str().into(),
-            fingerprint.as_str().into(),
-            policy_id.as_str().into(),
-            policy_version.as_str().into(),
+            execution_id.into(),
+            fingerprint.into(),
+            policy_id.into(),
+            policy_version.into(),
             decision.action.as_str().into(),
-            state.as_str().into(),
-            key.key_id().into(),
-            fields.issued_at.as_str().into(),
-            role.as_str().into(),
-            text.as_str().into(),
+            decision.reason.as_str().into(),
+            attestation_id.into(),
+            role.into(),
         ];
         client.update(plan, None, &args).map(|_| ())
     })
     .or_raise();
-    JsonbText(text)
+    notify(
+        PENDING_CHANNEL,
+        &json!({
+            "executionId": execution_id,
+            "policyId": policy_id,
+            "policyVersion": policy_version,
+            "action": decision.action,
+            "reason": decision.reason,
+        }),
+    );
 }
 
 /// Evaluate only: no replay claim, no signature, no row.

@@ -3,10 +3,12 @@
 
 use pgrx::prelude::*;
 
+mod attestations;
 mod errors;
 mod execute;
 mod jsonb;
 mod keys;
+mod overrides;
 mod policies;
 mod replay;
 mod settings;

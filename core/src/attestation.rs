@@ -1,7 +1,7 @@
 //! Attestations (SPEC §6): the flat signed record of one decision.
 
 use crate::keys::KeyPair;
-use crate::policy::{CompiledPolicy, Decision};
+use crate::policy::Decision;
 use crate::runtime::{runtime_hash, RUNTIME_VERSION};
 use crate::signing::{sign, Signed, ATTESTATION_TYPE};
 use serde_json::{json, Map, Value};
@@ -33,12 +33,42 @@ impl ExecutionState {
     }
 }
 
+/// Which policy version decided: what attestations and override records name.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyIdentity<'a> {
+    pub policy_id: &'a str,
+    pub policy_version: &'a str,
+    pub policy_hash: &'a str,
+    pub schema_version: &'a str,
+}
+
+impl<'a> PolicyIdentity<'a> {
+    /// The identity an attestation or override record states.
+    pub fn of_document(doc: &'a Map<String, Value>) -> Option<PolicyIdentity<'a>> {
+        Some(PolicyIdentity {
+            policy_id: doc.get("policyId")?.as_str()?,
+            policy_version: doc.get("policyVersion")?.as_str()?,
+            policy_hash: doc.get("policyHash")?.as_str()?,
+            schema_version: doc.get("schemaVersion")?.as_str()?,
+        })
+    }
+
+    fn insert_into(&self, body: &mut Map<String, Value>) {
+        body.insert("policyId".into(), json!(self.policy_id));
+        body.insert("policyVersion".into(), json!(self.policy_version));
+        body.insert("policyHash".into(), json!(self.policy_hash));
+        body.insert("schemaVersion".into(), json!(self.schema_version));
+        body.insert("runtimeVersion".into(), json!(RUNTIME_VERSION));
+        body.insert("runtimeHash".into(), json!(runtime_hash()));
+    }
+}
+
 /// Everything an attestation states, before signing.
 #[derive(Debug, Clone)]
 pub struct AttestationFields<'a> {
     pub execution_id: &'a str,
     pub execution_fingerprint: &'a str,
-    pub policy: &'a CompiledPolicy,
+    pub policy: PolicyIdentity<'a>,
     pub decision: &'a Decision,
     pub state: ExecutionState,
     pub issued_at: String,
@@ -56,22 +86,9 @@ impl AttestationFields<'_> {
         let mut body = Map::new();
         body.insert("executionId".into(), json!(self.execution_id));
         body.insert("execution_fingerprint".into(), json!(self.execution_fingerprint));
-        body.insert("policyId".into(), json!(self.policy.policy_id));
-        body.insert("policyVersion".into(), json!(self.policy.policy_version));
-        body.insert("policyHash".into(), json!(self.policy.policy_hash));
-        body.insert("schemaVersion".into(), json!(self.policy.schema_version));
-        body.insert("runtimeVersion".into(), json!(RUNTIME_VERSION));
-        body.insert("runtimeHash".into(), json!(runtime_hash()));
+        self.policy.insert_into(&mut body);
         body.insert("signalsHash".into(), json!(self.execution_fingerprint));
-        body.insert(
-            "decision".into(),
-            json!({
-                "action": self.decision.action,
-                "requires_override": self.decision.requires_override,
-                "reason": self.decision.reason,
-                "ruleId": self.decision.rule_id,
-            }),
-        );
+        body.insert("decision".into(), self.decision.to_json());
         body.insert("execution_state".into(), json!(self.state.as_str()));
         body.insert("issuedAt".into(), json!(self.issued_at));
         body.insert("signerKeyId".into(), json!(signer_key_id));

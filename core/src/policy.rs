@@ -416,7 +416,37 @@ impl Condition {
     }
 }
 
+impl Decision {
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "action": self.action,
+            "requires_override": self.requires_override,
+            "reason": self.reason,
+            "ruleId": self.rule_id,
+        })
+    }
+
+    /// The decision an attestation states.
+    pub fn from_json(v: &Value) -> Option<Decision> {
+        Some(Decision {
+            action: v.get("action")?.as_str()?.to_owned(),
+            requires_override: v.get("requires_override")?.as_bool()?,
+            reason: v.get("reason")?.as_str()?.to_owned(),
+            rule_id: v.get("ruleId")?.as_str()?.to_owned(),
+        })
+    }
+}
+
 impl CompiledPolicy {
+    pub fn identity(&self) -> crate::attestation::PolicyIdentity<'_> {
+        crate::attestation::PolicyIdentity {
+            policy_id: &self.policy_id,
+            policy_version: &self.policy_version,
+            policy_hash: &self.policy_hash,
+            schema_version: &self.schema_version,
+        }
+    }
+
     /// First matching rule decides; `SYS-006` when none holds.
     pub fn evaluate(&self, values: &[SignalValue]) -> Result<Decision> {
         let rule = self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| ParmanaError::NoRuleMatched {

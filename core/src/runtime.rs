@@ -15,7 +15,7 @@ pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0"];
 /// releases keep verifying after an upgrade. Append, never edit, when releasing.
 const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[(
     "0.1.0",
-    &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "replay-protection"],
+    &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "override-workflow", "replay-protection"],
 )];
 
 /// The manifest definition whose JCS hash is the runtimeHash.

@@ -102,10 +102,14 @@ pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<Verifyi
         _ => false,
     };
     let schema_compatible = body["schemaVersion"].as_str().is_some_and(|v| SUPPORTED_SCHEMA_VERSIONS.contains(&v));
+    // An override record's id is the hash of its own body.
+    let id_consistent = parts.payload_type != OVERRIDE_TYPE
+        || body["overrideId"].as_str() == Some(crate::overrides::override_id_of(body).as_str());
     let reason = match (&signature, runtime_verified, schema_compatible) {
         (Err(why), _, _) => Some((*why).to_string()),
         (Ok(()), false, _) => Some("runtimeHash does not match a known runtime version".to_string()),
         (Ok(()), true, false) => Some("schemaVersion is not supported".to_string()),
+        _ if !id_consistent => Some("overrideId is not the hash of the record".to_string()),
         _ => None,
     };
     VerifyReport {

@@ -25,7 +25,7 @@ fn signed_attestation(key: &KeyPair) -> Value {
     let fields = AttestationFields {
         execution_id: "claim-CLM-2024-00441",
         execution_fingerprint: &fp,
-        policy: &policy,
+        policy: policy.identity(),
         decision: &decision,
         state: ExecutionState::of_decision(&decision),
         issued_at: "2026-11-26T00:00:00.000000Z".into(),

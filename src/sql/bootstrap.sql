@@ -82,3 +82,42 @@ CREATE TABLE parmana.attestations (
 CREATE INDEX attestations_policy_time ON parmana.attestations (policy_id, policy_version, issued_at);
 CREATE INDEX attestations_fingerprint ON parmana.attestations (execution_fingerprint);
 COMMENT ON TABLE parmana.attestations IS 'Every signed attestation, with its JSON and indexed columns';
+
+-- Pending overrides and their resolution (SPEC §9). A row is written pending by parmana_execute
+-- and resolved exactly once by parmana_override; the signed override record is kept with it.
+CREATE TABLE parmana.overrides (
+  id                        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  execution_id              text        NOT NULL UNIQUE,
+  execution_fingerprint     text        NOT NULL,
+  policy_id                 text        NOT NULL,
+  policy_version            text        NOT NULL,
+  action                    text        NOT NULL,
+  reason                    text        NOT NULL,
+  pending_attestation_id    bigint      NOT NULL REFERENCES parmana.attestations (id),
+  requested_by              name        NOT NULL,
+  requested_at              timestamptz NOT NULL DEFAULT clock_timestamp(),
+  resolution_status         text        NOT NULL DEFAULT 'pending' CHECK (resolution_status IN ('pending', 'approved', 'rejected')),
+  approved_by               text,
+  approver_role             text,
+  resolution_reason         text,
+  resolved_by               name,
+  resolved_at               timestamptz,
+  override_id               text        UNIQUE,
+  override_record           jsonb,
+  resolution_attestation_id bigint      REFERENCES parmana.attestations (id),
+  CHECK ((resolution_status = 'pending') = (override_id IS NULL))
+);
+COMMENT ON TABLE parmana.overrides IS 'Decisions that require a human: pending until parmana_override signs an override record';
+
+CREATE VIEW parmana.pending_overrides AS
+  SELECT id, execution_id, policy_id, policy_version, action, reason, requested_by, requested_at, execution_fingerprint
+  FROM parmana.overrides WHERE resolution_status = 'pending';
+COMMENT ON VIEW parmana.pending_overrides IS 'The review queue: executions parked for parmana_override';
+
+-- Which approver_role values may resolve a policy's overrides; a policy without rows accepts any.
+CREATE TABLE parmana.override_authorities (
+  policy_id     text NOT NULL,
+  approver_role text NOT NULL,
+  PRIMARY KEY (policy_id, approver_role)
+);
+COMMENT ON TABLE parmana.override_authorities IS 'policy_id -> approver roles allowed to resolve its overrides (enforced when the policy has rows)';
