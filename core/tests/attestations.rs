@@ -121,3 +121,43 @@ fn dsse_envelope_carries_the_same_signature() {
         .unwrap();
     assert!(dsse_envelope(&json!({"a": 1})).is_err());
 }
+
+#[test]
+fn override_record_signs_verifies_and_names_its_id() {
+    use parmana_core::overrides::{document_hash, override_id_of, OverrideFields};
+    use parmana_core::policy::Decision;
+    let key = KeyPair::from_seed(&RFC8032_SEED);
+    let pending = signed_attestation(&key);
+    let decision = Decision::from_json(&pending["decision"]).unwrap();
+    let obj = pending.as_object().unwrap();
+    let fields = OverrideFields {
+        execution_id: "claim-CLM-2024-00441",
+        execution_fingerprint: pending["execution_fingerprint"].as_str().unwrap(),
+        policy: parmana_core::attestation::PolicyIdentity::of_document(obj).unwrap(),
+        decision: &decision,
+        pending_attestation_hash: &document_hash(&pending),
+        approved: true,
+        approved_by: "jane",
+        approver_role: "credit_officer",
+        reason: "verified",
+        resolved_by: "reviewer",
+        issued_at: "2026-11-26T00:00:00.000000Z".into(),
+    };
+    let record = Value::Object(fields.sign(&key).document);
+    assert_eq!(record["overrideId"].as_str().unwrap(), override_id_of(record.as_object().unwrap()));
+    assert_eq!(verify_with(&record, &key)["valid"], true);
+    let dsse = dsse_envelope(&record).unwrap();
+    assert_eq!(dsse["payloadType"], parmana_core::signing::OVERRIDE_TYPE);
+
+    let mut flipped = record.clone();
+    flipped["approved"] = json!(false);
+    assert_eq!(verify_with(&flipped, &key)["signatureVerified"], false);
+    // A record signed with an id that is not its hash is refused even though the signature holds.
+    let mut body = record.as_object().unwrap().clone();
+    body.remove("signature");
+    body.insert("overrideId".into(), json!("0".repeat(64)));
+    let forged = Value::Object(parmana_core::signing::sign(body, parmana_core::signing::OVERRIDE_TYPE, &key).document);
+    let report = verify_with(&forged, &key);
+    assert_eq!((report["signatureVerified"].clone(), report["valid"].clone()), (json!(true), json!(false)));
+    assert_eq!(report["reason"], "overrideId is not the hash of the record");
+}
