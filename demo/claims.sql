@@ -52,9 +52,22 @@ SELECT parmana_execute('claim-CLM-2024-00441', 'claims-approval', 'v1',
   '{"claim_amount": 8500, "insurance_active": true, "risk_score": 42, "vip_customer": false}');
 \set ON_ERROR_STOP 1
 
-\echo '== 8. replay state and the audit table'
-SELECT execution_id, state, parked FROM parmana.replay_state ORDER BY execution_id;
-SELECT id, execution_id, action, execution_state, db_user, issued_at FROM parmana.attestations ORDER BY id;
+\echo '== 8. a reviewer resolves the pending claim (a separate role: separation of duties).'
+\echo '   Approval confirms the decision as it stands (here: reject) without re-evaluating the policy.'
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS demo_reviewer;
+RESET client_min_messages;
+CREATE ROLE demo_reviewer IN ROLE parmana_approver;
+SELECT execution_id, action, reason, requested_by FROM parmana.pending_overrides;
+SET ROLE demo_reviewer;
+SELECT r->>'status' AS status, r->>'overrideId' AS override_id, r->'resolution'->>'execution_state' AS resolution_state
+FROM parmana_override('claim-CLM-2024-00443', true, 'jane.reviewer', 'claims_supervisor', 'coverage confirmed with the insurer') r;
+RESET ROLE;
+SELECT parmana_verify(override_record)->>'valid' AS override_record_valid FROM parmana.overrides WHERE execution_id = 'claim-CLM-2024-00443';
 
-\echo '== 9. the public key anyone can use to verify offline'
+\echo '== 9. replay state and the audit table'
+SELECT execution_id, state, parked FROM parmana.replay_state ORDER BY execution_id;
+SELECT id, execution_id, kind, action, execution_state, db_user, issued_at FROM parmana.attestations ORDER BY id;
+
+\echo '== 10. the public key anyone can use to verify offline'
 SELECT parmana_public_key();
