@@ -53,7 +53,8 @@ impl<'a> PolicyIdentity<'a> {
         })
     }
 
-    fn insert_into(&self, body: &mut Map<String, Value>) {
+    /// Writes the policy and runtime identity fields every signed document carries.
+    pub(crate) fn insert_into(&self, body: &mut Map<String, Value>) {
         body.insert("policyId".into(), json!(self.policy_id));
         body.insert("policyVersion".into(), json!(self.policy_version));
         body.insert("policyHash".into(), json!(self.policy_hash));

@@ -47,12 +47,7 @@ impl OverrideFields<'_> {
         let mut body = Map::new();
         body.insert("executionId".into(), json!(self.execution_id));
         body.insert("execution_fingerprint".into(), json!(self.execution_fingerprint));
-        body.insert("policyId".into(), json!(self.policy.policy_id));
-        body.insert("policyVersion".into(), json!(self.policy.policy_version));
-        body.insert("policyHash".into(), json!(self.policy.policy_hash));
-        body.insert("schemaVersion".into(), json!(self.policy.schema_version));
-        body.insert("runtimeVersion".into(), json!(crate::runtime::RUNTIME_VERSION));
-        body.insert("runtimeHash".into(), json!(crate::runtime::runtime_hash()));
+        self.policy.insert_into(&mut body);
         body.insert("decision".into(), self.decision.to_json());
         body.insert("pendingAttestationHash".into(), json!(self.pending_attestation_hash));
         body.insert("approved".into(), json!(self.approved));
