@@ -4,6 +4,7 @@
 use pgrx::prelude::*;
 
 mod attestations;
+mod audit;
 mod errors;
 mod execute;
 mod jsonb;
@@ -18,6 +19,7 @@ mod verify;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("sql/audit.sql", name = "audit", requires = ["bootstrap"]);
 extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

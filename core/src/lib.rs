@@ -4,6 +4,7 @@
 
 pub mod attestation;
 pub mod canonical;
+pub mod checkpoint;
 pub mod error;
 pub mod hashes;
 pub mod keys;

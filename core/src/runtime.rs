@@ -13,10 +13,20 @@ pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0"];
 /// Every runtime version this build knows, with the capabilities it declared. A verifier
 /// recomputes the runtimeHash of the version an attestation names, so attestations from older
 /// releases keep verifying after an upgrade. Append, never edit, when releasing.
-const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[(
-    "0.1.0",
-    &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "override-workflow", "replay-protection"],
-)];
+const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[
+    ("0.1.0", &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "override-workflow", "replay-protection"]),
+    (
+        "0.2.0",
+        &[
+            "attestation-signing",
+            "audit-checkpoints",
+            "deterministic-evaluation",
+            "dsse-envelope",
+            "override-workflow",
+            "replay-protection",
+        ],
+    ),
+];
 
 /// The manifest definition whose JCS hash is the runtimeHash.
 pub fn manifest_definition(version: &str) -> Option<Value> {
@@ -53,6 +63,8 @@ mod tests {
     #[test]
     fn running_version_is_known() {
         assert!(runtime_hash_of(RUNTIME_VERSION).is_some());
+        // Attestations of earlier releases keep a known runtimeHash.
+        assert!(runtime_hash_of("0.1.0").is_some());
         assert_eq!(runtime_hash().len(), 64);
         assert!(runtime_hash_of("9.9.9").is_none());
     }

@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 pub const ATTESTATION_TYPE: &str = "application/vnd.parmana.attestation.v1+json";
 /// DSSE payload type of override records.
 pub const OVERRIDE_TYPE: &str = "application/vnd.parmana.override.v1+json";
+/// DSSE payload type of audit checkpoints.
+pub const CHECKPOINT_TYPE: &str = "application/vnd.parmana.checkpoint.v1+json";
 
 /// `PAE(type, body) = "DSSEv1" SP len(type) SP type SP len(body) SP body`.
 pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {

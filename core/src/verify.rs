@@ -3,7 +3,7 @@
 
 use crate::canonical::canonicalize;
 use crate::runtime::{runtime_hash_of, SUPPORTED_SCHEMA_VERSIONS};
-use crate::signing::{base64_encode, verify_signature, ATTESTATION_TYPE, OVERRIDE_TYPE};
+use crate::signing::{base64_encode, verify_signature, ATTESTATION_TYPE, CHECKPOINT_TYPE, OVERRIDE_TYPE};
 use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Map, Value};
 
@@ -22,6 +22,9 @@ const ATTESTATION_FIELDS: &[&str] = &[
     "issuedAt",
     "signerKeyId",
 ];
+
+const CHECKPOINT_FIELDS: &[&str] =
+    &["checkpointId", "fromId", "toId", "rowCount", "previousDigest", "digest", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
 
 const OVERRIDE_FIELDS: &[&str] = &["overrideId", "executionId", "approved", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
 
@@ -62,16 +65,18 @@ pub struct SignedParts<'a> {
     pub signer_key_id: &'a str,
 }
 
-/// Recognize an attestation (has `execution_state`) or an override record (has `approved`),
-/// check its fields are present, and split off the signature.
+/// Recognize an attestation (has `execution_state`), an override record (has `approved`) or a
+/// checkpoint (has `digest`), check its fields are present, and split off the signature.
 pub fn split_signed(doc: &Value) -> Result<SignedParts<'_>, String> {
     let obj = doc.as_object().ok_or("document is not a JSON object")?;
     let (payload_type, required) = if obj.contains_key("execution_state") {
         (ATTESTATION_TYPE, ATTESTATION_FIELDS)
     } else if obj.contains_key("approved") {
         (OVERRIDE_TYPE, OVERRIDE_FIELDS)
+    } else if obj.contains_key("digest") {
+        (CHECKPOINT_TYPE, CHECKPOINT_FIELDS)
     } else {
-        return Err("document is neither an attestation nor an override record".into());
+        return Err("document is neither an attestation, an override record nor a checkpoint".into());
     };
     if let Some(missing) = required.iter().find(|f| !obj.contains_key(**f)) {
         return Err(format!("missing field {missing}"));

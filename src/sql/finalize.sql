@@ -22,6 +22,8 @@ REVOKE EXECUTE ON FUNCTION
   @extschema@.parmana_replay_state(text),
   @extschema@.parmana_replay_has_executed(text),
   @extschema@.parmana_replay_sweep(),
+  @extschema@.parmana_checkpoint(),
+  @extschema@.parmana_audit_verify(bigint, bigint),
   @extschema@.parmana_internal_bootstrap_key()
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parmana_verify(jsonb, text) TO PUBLIC;
@@ -44,8 +46,11 @@ GRANT EXECUTE ON FUNCTION @extschema@.parmana_override(text, boolean, text, text
 GRANT EXECUTE ON FUNCTION
   @extschema@.parmana_register_policy(jsonb),
   @extschema@.parmana_rotate_key(),
-  @extschema@.parmana_replay_sweep()
+  @extschema@.parmana_replay_sweep(),
+  @extschema@.parmana_checkpoint()
 TO parmana_admin;
+
+GRANT EXECUTE ON FUNCTION @extschema@.parmana_audit_verify(bigint, bigint) TO parmana_auditor, parmana_admin;
 
 GRANT EXECUTE ON FUNCTION
   @extschema@.parmana_verify(jsonb),
