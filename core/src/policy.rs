@@ -447,8 +447,15 @@ impl CompiledPolicy {
         }
     }
 
-    /// First matching rule decides; `SYS-006` when none holds.
+    /// First matching rule decides; `SYS-006` when none holds. `values` must come from
+    /// `signals::validate` for this policy (one per declared signal, in order).
     pub fn evaluate(&self, values: &[SignalValue]) -> Result<Decision> {
+        if values.len() != self.signals.len() {
+            return Err(ParmanaError::invalid_input(
+                "VAL-004",
+                format!("{} signal values given for {} declared signals", values.len(), self.signals.len()),
+            ));
+        }
         let rule = self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| ParmanaError::NoRuleMatched {
             policy_id: self.policy_id.clone(),
             policy_version: self.policy_version.clone(),
