@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster run as the postgres user (PostgreSQL refuses root).
-# Usage: scripts/cluster.sh start|stop|psql [args]   Env: PARMANA_PGDIR, PARMANA_PGPORT.
+# Usage: scripts/cluster.sh start|resume|stop|psql [args]   Env: PARMANA_PGDIR, PARMANA_PGPORT.
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DIR=${PARMANA_PGDIR:-/tmp/parmana-pg}
@@ -17,11 +17,16 @@ case "${1:-}" in
       -o "-c listen_addresses='' -c unix_socket_directories='$DIR' -c port=$PORT" start >/dev/null
     echo "cluster up: host=$DIR port=$PORT (log $DIR/server.log)"
     ;;
+  resume)
+    # Start the existing cluster again (after a crash: PostgreSQL runs recovery).
+    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 120 \
+      -o "-c listen_addresses='' -c unix_socket_directories='$DIR' -c port=$PORT" start >/dev/null
+    ;;
   stop)
     if [ -f "$DIR/data/postmaster.pid" ]; then as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null; fi
     ;;
   psql)
     shift; exec psql -X -h "$DIR" -p "$PORT" -U postgres "$@"
     ;;
-  *) echo "usage: $0 start|stop|psql [args]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|resume|stop|psql [args]" >&2; exit 2 ;;
 esac
