@@ -151,7 +151,7 @@ SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoint_state', '');
 
 -- parmana::audit::parmana_audit_verify
 CREATE  FUNCTION "parmana_audit_verify"(
-	"from_id" bigint DEFAULT 1, /* i64 */
+	"from_id" bigint DEFAULT 1, /* Option < i64 > */
 	"max_rows" bigint DEFAULT NULL /* Option < i64 > */
 ) RETURNS TABLE (
 	"first_id" bigint,  /* i64 */

@@ -180,9 +180,11 @@ type Problem = (i64, Option<i64>, String, String);
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_audit_verify(
-    from_id: default!(i64, 1),
+    from_id: default!(Option<i64>, 1),
     max_rows: default!(Option<i64>, "NULL"),
 ) -> TableIterator<'static, (name!(first_id, i64), name!(last_id, Option<i64>), name!(problem, String), name!(detail, String))> {
+    // NULL means from the beginning.
+    let from_id = from_id.unwrap_or(1);
     let mut problems: Vec<Problem> = Vec::new();
     Spi::connect(|client| {
         let mut checkpoints = verify_checkpoints(client, &mut problems)?;

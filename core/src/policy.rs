@@ -112,10 +112,20 @@ pub struct Decision {
 
 const TOP_LEVEL_FIELDS: &[&str] = &["policyId", "policyVersion", "schemaVersion", "signalsSchema", "rules"];
 
+/// Longest policyId / policyVersion / schemaVersion, in characters: they are keys, not documents.
+pub const MAX_IDENTIFIER_CHARS: usize = 256;
+
 fn required_string<'a>(doc: &'a Map<String, Value>, field: &str, code: &'static str) -> Result<&'a str> {
     match doc.get(field) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(_) => Err(ParmanaError::invalid_policy(code, format!("Policy field {field} must be a non-empty string"))),
+        Some(Value::String(s))
+            if !s.is_empty() && s.chars().count() <= MAX_IDENTIFIER_CHARS && !s.chars().any(char::is_control) =>
+        {
+            Ok(s)
+        }
+        Some(_) => Err(ParmanaError::invalid_policy(
+            code,
+            format!("Policy field {field} must be a string of 1 to {MAX_IDENTIFIER_CHARS} characters without control characters"),
+        )),
         None => Err(ParmanaError::invalid_policy(code, format!("Policy is missing required field {field}"))),
     }
 }

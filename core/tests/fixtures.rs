@@ -189,6 +189,8 @@ fn every_pol_code() {
     assert_eq!(pol_code(json!("not an object")), "POL-002");
     assert_eq!(pol_code(without("policyId")), "POL-003");
     assert_eq!(pol_code(with(&["policyId"], json!(""))), "POL-003");
+    assert_eq!(pol_code(with(&["policyId"], json!("a\u{1}b"))), "POL-003");
+    assert_eq!(pol_code(with(&["policyVersion"], json!("1".repeat(257)))), "POL-004");
     assert_eq!(pol_code(without("policyVersion")), "POL-004");
     assert_eq!(pol_code(without("schemaVersion")), "POL-005");
     assert_eq!(pol_code(without("signalsSchema")), "POL-006");

@@ -175,3 +175,20 @@ def test_upgrade_from_0_1_0_with_data(database):
 def counts_0_1_0(conn):
     tables = ["policies", "replay_state", "attestations", "signing_keys", "signing_key_secrets", "overrides"]
     return {t: conn.execute(f"SELECT count(*) FROM parmana.{t}").fetchone()[0] for t in tables}
+
+
+def test_non_superuser_pg_dump_cannot_reach_private_keys(database):
+    """An admin (or any non-superuser) dumping the database gets an error, not the private keys."""
+    with connect(autocommit=True) as c:
+        c.execute("DROP ROLE IF EXISTS dump_admin")
+        c.execute("CREATE ROLE dump_admin LOGIN IN ROLE parmana_admin")
+        c.execute("GRANT CONNECT ON DATABASE parmana_py TO dump_admin")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "dump.sql"
+        run = subprocess.run(
+            [f"{PG_BIN}/pg_dump", "-h", HOST, "-p", str(PORT), "-U", "dump_admin", "-f", str(out), "parmana_py"],
+            capture_output=True, text=True,
+        )
+        assert run.returncode != 0
+        assert "permission denied" in run.stderr
+        assert not out.exists() or "PRIVATE KEY" not in out.read_text()
