@@ -20,6 +20,7 @@ mod verify;
 
 extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("sql/audit.sql", name = "audit", requires = ["bootstrap"]);
+extension_sql_file!("sql/govern.sql", name = "govern", requires = ["audit", parmana_execute]);
 extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

@@ -26,6 +26,18 @@ const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[
             "replay-protection",
         ],
     ),
+    (
+        "0.3.0",
+        &[
+            "attestation-signing",
+            "audit-checkpoints",
+            "deterministic-evaluation",
+            "dsse-envelope",
+            "override-workflow",
+            "replay-protection",
+            "table-governance",
+        ],
+    ),
 ];
 
 /// The manifest definition whose JCS hash is the runtimeHash.
