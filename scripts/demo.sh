@@ -13,8 +13,9 @@ cargo pgrx install --pg-config "$PG_CONFIG" $SUDO
 scripts/cluster.sh start
 scripts/cluster.sh psql -d postgres -c 'DROP DATABASE IF EXISTS parmana_demo' -c 'CREATE DATABASE parmana_demo' >/dev/null
 scripts/cluster.sh psql -d parmana_demo -f demo/claims.sql
+scripts/cluster.sh psql -d parmana_demo -f demo/governed_claims.sql
 
-echo "== 11. offline verification with stock tools (no parmana code involved)"
+echo "== offline verification with stock tools (no parmana code involved)"
 scripts/cluster.sh psql -d parmana_demo -At -c "SELECT attestation FROM claims WHERE id = 'CLM-2024-00441'" > /tmp/parmana-attestation.json
 scripts/cluster.sh psql -d parmana_demo -At -c "SELECT parmana_public_key()" > /tmp/parmana-public.pem
 python3 scripts/verify_offline.py /tmp/parmana-attestation.json /tmp/parmana-public.pem
