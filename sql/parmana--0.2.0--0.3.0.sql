@@ -160,3 +160,6 @@ REVOKE EXECUTE ON FUNCTION parmana.govern_signals(parmana.governed_tables, jsonb
 REVOKE EXECUTE ON FUNCTION @extschema@.parmana_govern(), @extschema@.parmana_govern_refresh(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parmana_govern() TO parmana_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.parmana_govern_refresh(text) TO parmana_executor, parmana_approver, parmana_admin;
+
+-- parmana_public_key may register a key file's public key on first use: parallel restricted.
+ALTER FUNCTION @extschema@.parmana_public_key(text) PARALLEL RESTRICTED;

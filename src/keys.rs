@@ -170,8 +170,9 @@ fn parmana_rotate_key() -> JsonbText {
     }))
 }
 
-/// PEM SPKI of the key that signs now, or of `key_id`; NULL for an unknown key id.
-#[pg_extern(stable, security_definer)]
+/// PEM SPKI of the key that signs now, or of `key_id`; NULL for an unknown key id. Parallel
+/// restricted: with a key file configured, the first call registers its public key.
+#[pg_extern(stable, security_definer, parallel_restricted)]
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_public_key(key_id: default!(Option<String>, "NULL")) -> Option<String> {
     match key_id {

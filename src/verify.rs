@@ -6,7 +6,7 @@ use crate::jsonb::JsonbText;
 use crate::keys::{active_embedded_key_id, read_file_key, verifying_key};
 use crate::settings::signing_key_file;
 use parmana_core::canonical::parse_json;
-use parmana_core::keys::parse_public_key_pem;
+use parmana_core::keys::{parse_public_key_pem, Ed25519VerifyingKey};
 use parmana_core::runtime::{capabilities, runtime_hash, RUNTIME_VERSION, SUPPORTED_SCHEMA_VERSIONS};
 use parmana_core::verify::{dsse_envelope, explicit_key, verify_document, VerifyReport};
 use parmana_core::ParmanaError;
@@ -14,7 +14,34 @@ use pgrx::prelude::*;
 use serde_json::{json, Value};
 
 fn report(r: VerifyReport) -> JsonbText {
+    // The common answer, without building it: verification is the auditors' hot loop.
+    if r.valid {
+        return JsonbText(VALID.to_owned());
+    }
     JsonbText::from_value(&r.to_json())
+}
+
+const VALID: &str = r#"{"valid": true, "signatureVerified": true, "runtimeVerified": true, "schemaCompatible": true}"#;
+
+thread_local! {
+    // Parsed explicit keys by PEM text: parsing SPKI and decompressing the point costs as much as
+    // a quarter of a verification. Bounded: callers usually pass one or a few keys.
+    static EXPLICIT_KEYS: std::cell::RefCell<std::collections::HashMap<String, Ed25519VerifyingKey>> = Default::default();
+}
+
+fn explicit(pem: &str) -> Result<Ed25519VerifyingKey, &'static str> {
+    if let Some(key) = EXPLICIT_KEYS.with(|k| k.borrow().get(pem).copied()) {
+        return Ok(key);
+    }
+    let key = parse_public_key_pem(pem)?;
+    EXPLICIT_KEYS.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.len() >= 64 {
+            k.clear();
+        }
+        k.insert(pem.to_owned(), key);
+    });
+    Ok(key)
 }
 
 fn invalid(reason: &str) -> JsonbText {
@@ -45,7 +72,7 @@ fn parmana_verify_with_key(attestation: Option<JsonbText>, public_key: Option<St
         Err(r) => return r,
     };
     let Some(pem) = public_key else { return invalid("public_key is NULL") };
-    match parse_public_key_pem(&pem) {
+    match explicit(&pem) {
         Ok(key) => report(verify_document(&doc, explicit_key(key))),
         Err(reason) => invalid(reason),
     }

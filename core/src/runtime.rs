@@ -3,6 +3,7 @@
 use crate::canonical::canonicalize;
 use crate::hashes::sha256_hex;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 
 /// The extension version, which is the runtime version written into every attestation.
 pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -51,12 +52,20 @@ pub fn manifest_definition(version: &str) -> Option<Value> {
 }
 
 /// runtimeHash of a known runtime version; `None` for a version this build never was.
-pub fn runtime_hash_of(version: &str) -> Option<String> {
-    manifest_definition(version).map(|m| sha256_hex(canonicalize(&m).as_bytes()))
+/// Computed once per process: verification asks for it on every document.
+pub fn runtime_hash_of(version: &str) -> Option<&'static str> {
+    static HASHES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        KNOWN_RUNTIMES
+            .iter()
+            .map(|(v, _)| (*v, sha256_hex(canonicalize(&manifest_definition(v).expect("listed")).as_bytes())))
+            .collect()
+    });
+    hashes.iter().find(|(v, _)| *v == version).map(|(_, h)| h.as_str())
 }
 
 /// runtimeHash of this build.
-pub fn runtime_hash() -> String {
+pub fn runtime_hash() -> &'static str {
     runtime_hash_of(RUNTIME_VERSION).expect("the running version is listed in KNOWN_RUNTIMES")
 }
 

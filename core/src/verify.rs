@@ -1,7 +1,7 @@
 //! Verification of attestations and override records (SPEC §6, §7). Malformed input is a
 //! `valid: false` report with a reason, never an error.
 
-use crate::canonical::canonicalize;
+use crate::canonical::canonicalize_without;
 use crate::runtime::{runtime_hash_of, SUPPORTED_SCHEMA_VERSIONS};
 use crate::signing::{base64_encode, verify_signature, ATTESTATION_TYPE, CHECKPOINT_TYPE, OVERRIDE_TYPE};
 use ed25519_dalek::VerifyingKey;
@@ -56,13 +56,21 @@ impl VerifyReport {
     }
 }
 
-/// A signed parmana document split into what was signed and the signature.
+/// A signed parmana document seen as what was signed and the signature.
 #[derive(Debug, Clone)]
 pub struct SignedParts<'a> {
     pub payload_type: &'static str,
-    pub body: Map<String, Value>,
+    /// The whole document; the signed body is every field but `signature`.
+    pub document: &'a Map<String, Value>,
     pub signature: &'a str,
     pub signer_key_id: &'a str,
+}
+
+impl SignedParts<'_> {
+    /// JCS of the signed body.
+    pub fn canonical_body(&self) -> String {
+        canonicalize_without(self.document, "signature")
+    }
 }
 
 /// Recognize an attestation (has `execution_state`), an override record (has `approved`) or a
@@ -83,9 +91,7 @@ pub fn split_signed(doc: &Value) -> Result<SignedParts<'_>, String> {
     }
     let signature = obj.get("signature").ok_or("missing field signature")?.as_str().ok_or("signature is not a string")?;
     let signer_key_id = obj["signerKeyId"].as_str().ok_or("signerKeyId is not a string")?;
-    let mut body = obj.clone();
-    body.remove("signature");
-    Ok(SignedParts { payload_type, body, signature, signer_key_id })
+    Ok(SignedParts { payload_type, document: obj, signature, signer_key_id })
 }
 
 /// Verify `doc`. `key_for` returns the public key for a signerKeyId, or why there is none.
@@ -98,12 +104,12 @@ pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<Verifyi
         Ok(key) => key,
         Err(reason) => return VerifyReport::invalid(reason),
     };
-    let canonical_body = canonicalize(&Value::Object(parts.body.clone()));
+    let canonical_body = parts.canonical_body();
     let signature = verify_signature(&key, parts.payload_type, canonical_body.as_bytes(), parts.signature);
 
-    let body = &parts.body;
+    let body = parts.document;
     let runtime_verified = match (body["runtimeVersion"].as_str(), body["runtimeHash"].as_str()) {
-        (Some(version), Some(hash)) => runtime_hash_of(version).as_deref() == Some(hash),
+        (Some(version), Some(hash)) => runtime_hash_of(version) == Some(hash),
         _ => false,
     };
     let schema_compatible = body["schemaVersion"].as_str().is_some_and(|v| SUPPORTED_SCHEMA_VERSIONS.contains(&v));
@@ -140,7 +146,7 @@ pub fn explicit_key(key: VerifyingKey) -> impl FnOnce(&str) -> Result<VerifyingK
 /// The same signature as a standard DSSE envelope.
 pub fn dsse_envelope(doc: &Value) -> Result<Value, String> {
     let parts = split_signed(doc)?;
-    let body = canonicalize(&Value::Object(parts.body.clone()));
+    let body = parts.canonical_body();
     crate::signing::decode_signature(parts.signature)?;
     Ok(json!({
         "payloadType": parts.payload_type,

@@ -94,6 +94,11 @@ proptest! {
     }
 
     #[test]
+    fn canonical_form_matches_the_reference_implementation(v in json_value()) {
+        prop_assert_eq!(canonicalize(&v), serde_json_canonicalizer::to_string(&v).unwrap());
+    }
+
+    #[test]
     fn parsing_arbitrary_text_never_panics(s in any::<String>()) {
         let _ = parse_json(&s).map(|v| canonicalize(&v));
     }
