@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """(c) Per-backend memory over one million executes: one connection runs 100 transactions of
 10,000 executes; its backend's VmRSS and RssAnon (private memory) are read from /proc after
-100,000 and after 1,000,000. Usage: bench/memory.py HOST PORT [total]"""
+100,000 and after 1,000,000. Usage: bench/memory.py HOST PORT [total] [dbname]"""
 import sys
 
 import psycopg
@@ -18,8 +18,9 @@ def mem(pid):
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     total = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000_000
-    batch = 10_000
-    with psycopg.connect(host=host, port=port, user="postgres", dbname="bench", autocommit=True) as c:
+    dbname = sys.argv[4] if len(sys.argv) > 4 else "bench"
+    batch = min(10_000, total // 10)
+    with psycopg.connect(host=host, port=port, user="postgres", dbname=dbname, autocommit=True) as c:
         pid = c.info.backend_pid
         samples = {}
         for b in range(total // batch):

@@ -28,5 +28,8 @@ if ! "$PG_REGRESS" --host="$PARMANA_PGDIR" --port="$PARMANA_PGPORT" --user=postg
   exit 1
 fi
 
+echo "== benchmark smoke run (no timing asserted)"
+bench/smoke.sh
+
 echo "== real-client tests (pytest)"
 python3 -m pytest -q tests/python

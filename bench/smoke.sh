@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A smoke run for CI: every benchmark script runs a few iterations against the test cluster
+# (debug build), so the scripts keep working. Nothing is timed or asserted on time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PGBIN=/usr/lib/postgresql/15/bin
+psql_() { scripts/cluster.sh psql -d bench_smoke -v ON_ERROR_STOP=1 -qAt "$@"; }
+scripts/cluster.sh psql -d postgres -q -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS bench_smoke' -c 'CREATE DATABASE bench_smoke'
+psql_ -c 'CREATE EXTENSION parmana' -c "SELECT parmana_register_policy('$(cat fixtures/policies/loan-approval-1.0.0.json)'::jsonb)" >/dev/null
+psql_ <<'SQL'
+CREATE SCHEMA bench;
+CREATE TABLE bench.replay_state (LIKE parmana.replay_state INCLUDING ALL);
+CREATE TABLE bench.attestations (LIKE parmana.attestations INCLUDING ALL);
+SELECT parmana_execute('sample', 'loan-approval', '1.0.0', '{"credit_score": 720, "loan_amount": 15000}') IS NOT NULL;
+CREATE TABLE bench.sample AS SELECT attestation, signer_key_id, execution_fingerprint FROM parmana.attestations WHERE execution_id = 'sample';
+SQL
+for script in bench/execute.sql bench/execute_txn.sql bench/baseline.sql; do
+  runuser -u postgres -- $PGBIN/pgbench -h "$PARMANA_PGDIR" -p "$PARMANA_PGPORT" -n -c 2 -t 5 -f "$script" bench_smoke >/dev/null
+done
+echo "pgbench scripts: $(psql_ -c 'SELECT count(*) FROM parmana.attestations') governed and $(psql_ -c 'SELECT count(*) FROM bench.attestations') baseline rows written"
+python3 bench/memory.py "$PARMANA_PGDIR" "$PARMANA_PGPORT" 30000 bench_smoke
+ran=$(cargo bench -p parmana-core --bench core -- --test 2>&1 | grep -c '^Success' || true)
+echo "criterion benchmarks run once: $ran"
+[ "$ran" -ge 8 ]
