@@ -74,3 +74,159 @@ unsafe impl SqlTranslatable for JsonbText {
     const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
     const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
 }
+
+/// A jsonb argument read straight from its binary form — no `jsonb_out` text, no re-parse. Used
+/// where throughput matters (verification). A document deeper than 128 levels, or with a number
+/// outside the double range, is an `Err` for the caller to report, never a panic.
+pub struct JsonbParsed(pub Result<serde_json::Value, &'static str>);
+
+const MAX_DEPTH: usize = 128;
+
+impl FromDatum for JsonbParsed {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<JsonbParsed> {
+        if is_null {
+            return None;
+        }
+        unsafe {
+            let jsonb = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>()) as *mut pg_sys::Jsonb;
+            Some(JsonbParsed(read_container(&mut (*jsonb).root)))
+        }
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for JsonbParsed {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
+    }
+}
+
+unsafe impl SqlTranslatable for JsonbParsed {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbParsed);
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+}
+
+/// Walk a jsonb container with PostgreSQL's iterator into a serde value.
+unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json::Value, &'static str> {
+    use pg_sys::JsonbIteratorToken::*;
+    use serde_json::{Map, Value};
+    let mut it = unsafe { pg_sys::JsonbIteratorInit(root) };
+    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+    // Open containers, each with the key waiting for its value and whether it wraps a raw scalar.
+    let mut stack: Vec<(Value, Option<String>, bool)> = Vec::new();
+    loop {
+        let token = unsafe { pg_sys::JsonbIteratorNext(&mut it, &mut v, false) };
+        let finished = match token {
+            WJB_DONE => return Err("empty jsonb"),
+            WJB_BEGIN_ARRAY | WJB_BEGIN_OBJECT => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err("document nested deeper than 128 levels");
+                }
+                let raw = token == WJB_BEGIN_ARRAY && unsafe { v.val.array.rawScalar };
+                let container = if token == WJB_BEGIN_ARRAY { Value::Array(Vec::new()) } else { Value::Object(Map::new()) };
+                stack.push((container, None, raw));
+                continue;
+            }
+            WJB_KEY => {
+                let key = unsafe { scalar(&v)? };
+                let Value::String(key) = key else { return Err("non-string key") };
+                stack.last_mut().ok_or("key outside an object")?.1 = Some(key);
+                continue;
+            }
+            WJB_VALUE | WJB_ELEM => unsafe { scalar(&v)? },
+            WJB_END_ARRAY | WJB_END_OBJECT => {
+                let (container, _, raw) = stack.pop().ok_or("unbalanced jsonb")?;
+                match (raw, container) {
+                    (true, Value::Array(mut items)) if items.len() == 1 => items.pop().expect("one"),
+                    (_, container) => container,
+                }
+            }
+            _ => return Err("unexpected jsonb token"),
+        };
+        match stack.last_mut() {
+            None => return Ok(finished),
+            Some((Value::Array(items), _, _)) => items.push(finished),
+            Some((Value::Object(map), key, _)) => {
+                map.insert(key.take().ok_or("value without a key")?, finished);
+            }
+            Some(_) => return Err("unexpected jsonb container"),
+        }
+    }
+}
+
+unsafe fn scalar(v: &pg_sys::JsonbValue) -> Result<serde_json::Value, &'static str> {
+    use serde_json::Value;
+    Ok(match v.type_ {
+        pg_sys::jbvType::jbvNull => Value::Null,
+        pg_sys::jbvType::jbvBool => Value::Bool(unsafe { v.val.boolean }),
+        pg_sys::jbvType::jbvString => {
+            let s = unsafe { v.val.string };
+            let bytes = unsafe { std::slice::from_raw_parts(s.val as *const u8, s.len as usize) };
+            Value::String(std::str::from_utf8(bytes).map_err(|_| "string is not UTF-8")?.to_owned())
+        }
+        pg_sys::jbvType::jbvNumeric => {
+            let text = unsafe {
+                direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(v.val.numeric))])
+                    .ok_or("numeric_out failed")?
+            };
+            let number = serde_json::from_str::<Value>(text.to_str().map_err(|_| "number")?)
+                .map_err(|_| "a number outside the IEEE-754 double range");
+            unsafe { pg_sys::pfree(text.as_ptr() as *mut std::ffi::c_void) };
+            number?
+        }
+        _ => return Err("unsupported jsonb value"),
+    })
+}
+
+/// A jsonb result: bytes built once per backend and copied out, or JSON text.
+pub enum JsonbResult {
+    Cached(&'static [u8]),
+    Text(String),
+}
+
+impl JsonbResult {
+    /// The jsonb bytes of `text`, kept for the life of the backend.
+    pub fn cache(text: &str) -> &'static [u8] {
+        let datum = JsonbText(text.to_owned()).into_datum().expect("jsonb_in returns a datum");
+        unsafe {
+            let varlena = datum.cast_mut_ptr::<pg_sys::varlena>();
+            let len = pgrx::varsize_any(varlena);
+            Box::leak(std::slice::from_raw_parts(varlena as *const u8, len).to_vec().into_boxed_slice())
+        }
+    }
+}
+
+impl IntoDatum for JsonbResult {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        match self {
+            JsonbResult::Cached(bytes) => unsafe {
+                let copy = pg_sys::palloc(bytes.len()) as *mut u8;
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), copy, bytes.len());
+                Some(pg_sys::Datum::from(copy))
+            },
+            JsonbResult::Text(text) => JsonbText(text).into_datum(),
+        }
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl BoxRet for JsonbResult {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        match self.into_datum() {
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            None => fcinfo.return_null(),
+        }
+    }
+}
+
+unsafe impl SqlTranslatable for JsonbResult {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbResult);
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+}

@@ -2,7 +2,7 @@
 //! Verification writes nothing and never raises on malformed input.
 
 use crate::errors::raise;
-use crate::jsonb::JsonbText;
+use crate::jsonb::{JsonbParsed, JsonbResult, JsonbText};
 use crate::keys::{active_embedded_key_id, read_file_key, verifying_key};
 use crate::settings::signing_key_file;
 use parmana_core::canonical::parse_json;
@@ -13,15 +13,17 @@ use parmana_core::ParmanaError;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
 
-fn report(r: VerifyReport) -> JsonbText {
-    // The common answer, without building it: verification is the auditors' hot loop.
+fn report(r: VerifyReport) -> JsonbResult {
+    // The common answer is built once per backend: verification is the auditors' hot loop.
     if r.valid {
-        return JsonbText(VALID.to_owned());
+        thread_local! {
+            static VALID: &'static [u8] = JsonbResult::cache(
+                r#"{"valid": true, "signatureVerified": true, "runtimeVerified": true, "schemaCompatible": true}"#);
+        }
+        return JsonbResult::Cached(VALID.with(|v| *v));
     }
-    JsonbText::from_value(&r.to_json())
+    JsonbResult::Text(r.to_json().to_string())
 }
-
-const VALID: &str = r#"{"valid": true, "signatureVerified": true, "runtimeVerified": true, "schemaCompatible": true}"#;
 
 thread_local! {
     // Parsed explicit keys by PEM text: parsing SPKI and decompressing the point costs as much as
@@ -44,20 +46,23 @@ fn explicit(pem: &str) -> Result<Ed25519VerifyingKey, &'static str> {
     Ok(key)
 }
 
-fn invalid(reason: &str) -> JsonbText {
-    JsonbText::from_value(&json!({
-        "valid": false, "signatureVerified": false, "runtimeVerified": false, "schemaCompatible": false, "reason": reason,
-    }))
+fn invalid(reason: &str) -> JsonbResult {
+    JsonbResult::Text(
+        json!({
+            "valid": false, "signatureVerified": false, "runtimeVerified": false, "schemaCompatible": false, "reason": reason,
+        })
+        .to_string(),
+    )
 }
 
-fn parsed(attestation: Option<JsonbText>) -> Result<Value, JsonbText> {
-    let text = attestation.ok_or_else(|| invalid("attestation is NULL"))?;
-    parse_json(&text.0).map_err(|_| invalid("attestation is not representable JSON"))
+fn parsed(attestation: Option<JsonbParsed>) -> Result<Value, JsonbResult> {
+    let doc = attestation.ok_or_else(|| invalid("attestation is NULL"))?;
+    doc.0.map_err(|_| invalid("attestation is not representable JSON"))
 }
 
 /// Verify with the key registry: the key is found by `signerKeyId` in `parmana.signing_keys`.
 #[pg_extern(stable, parallel_safe, name = "parmana_verify")]
-fn parmana_verify_registry(attestation: Option<JsonbText>) -> JsonbText {
+fn parmana_verify_registry(attestation: Option<JsonbParsed>) -> JsonbResult {
     match parsed(attestation) {
         Ok(doc) => report(verify_document(&doc, verifying_key)),
         Err(r) => r,
@@ -66,7 +71,7 @@ fn parmana_verify_registry(attestation: Option<JsonbText>) -> JsonbText {
 
 /// Verify with an explicit PEM SPKI public key: pure, no table access.
 #[pg_extern(immutable, parallel_safe, name = "parmana_verify")]
-fn parmana_verify_with_key(attestation: Option<JsonbText>, public_key: Option<String>) -> JsonbText {
+fn parmana_verify_with_key(attestation: Option<JsonbParsed>, public_key: Option<String>) -> JsonbResult {
     let doc = match parsed(attestation) {
         Ok(doc) => doc,
         Err(r) => return r,
