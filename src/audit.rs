@@ -20,16 +20,18 @@ use serde_json::{json, Value};
 const BATCH: i64 = 5000;
 const PROGRESS_EVERY: i64 = 100_000;
 
-/// Stream `(id, attestation)` for ids in `(after, through]` in id order, `limit` rows at most.
+/// Stream `(id, attestation, mismatched columns)` for ids in `(after, through]` in id order.
+/// With `compare_columns`, the stored columns are compared with the signed JSON (in SQL, as
+/// text); the checkpointer does not need that and gets an empty list.
 fn for_each_row(
     client: &SpiClient<'_>,
     after: i64,
     through: i64,
+    compare_columns: bool,
     mut f: impl FnMut(i64, Option<String>, Vec<String>),
 ) -> Result<(), pgrx::spi::SpiError> {
-    // The stored columns are compared with the signed JSON here, in SQL, as text.
-    let mut cursor = client.open_cursor(
-        "SELECT id, attestation::text, array_remove(ARRAY[
+    const ROWS: &str = "SELECT id, attestation::text, NULL::text[] FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
+    const ROWS_AND_COLUMNS: &str = "SELECT id, attestation::text, array_remove(ARRAY[
            CASE WHEN execution_id IS DISTINCT FROM attestation->>'executionId' THEN 'execution_id' END,
            CASE WHEN execution_fingerprint IS DISTINCT FROM attestation->>'execution_fingerprint' THEN 'execution_fingerprint' END,
            CASE WHEN policy_id IS DISTINCT FROM attestation->>'policyId' THEN 'policy_id' END,
@@ -41,9 +43,8 @@ fn for_each_row(
            CASE WHEN override_id IS DISTINCT FROM attestation->>'overrideId' THEN 'override_id' END,
            CASE WHEN kind IS DISTINCT FROM (CASE WHEN attestation ? 'overrideId' THEN 'resolution' ELSE 'decision' END) THEN 'kind' END
          ], NULL)
-         FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id",
-        &[after.into(), through.into()],
-    );
+         FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
+    let mut cursor = client.open_cursor(if compare_columns { ROWS_AND_COLUMNS } else { ROWS }, &[after.into(), through.into()]);
     loop {
         let batch = cursor.fetch(BATCH)?;
         if batch.is_empty() {
@@ -99,7 +100,7 @@ fn parmana_checkpoint() -> JsonbText {
         if let Some(through) = watermark.filter(|w| *w > sealed_to) {
             if watermark_safe {
                 let mut hasher = ChainHasher::new(&head_digest);
-                for_each_row(client, sealed_to, through, |id, text, _| hasher.add(id, &parse(text)))?;
+                for_each_row(client, sealed_to, through, false, |id, text, _| hasher.add(id, &parse(text)))?;
                 let rows = hasher.rows();
                 let digest = hasher.finish();
                 let key = signer(active_embedded_key_id().as_deref());
@@ -188,6 +189,8 @@ fn parmana_audit_verify(
     let mut problems: Vec<Problem> = Vec::new();
     Spi::connect(|client| {
         let mut checkpoints = verify_checkpoints(client, &mut problems)?;
+        // Ordered by range for the walk below (the same as by id unless the chain was tampered with).
+        checkpoints.sort_by_key(|c| (c.to_id, c.id));
         // Start at the beginning of the checkpoint that contains from_id, so its digest can be recomputed.
         let start = checkpoints
             .iter()
@@ -213,7 +216,9 @@ fn parmana_audit_verify(
         }
 
         let mut seen = 0i64;
-        for_each_row(client, start, through, |id, text, mismatched| {
+        // Rows come in id order and checkpoint ranges are contiguous and ordered: walk them together.
+        let mut at = 0usize;
+        for_each_row(client, start, through, true, |id, text, mismatched| {
             let doc = parse(text);
             let report = verify_document(&doc, verifying_key);
             if !report.valid {
@@ -223,7 +228,10 @@ fn parmana_audit_verify(
             if !mismatched.is_empty() {
                 problems.push((id, Some(id), "attestation_columns".into(), format!("stored columns differ from the signed JSON: {}", mismatched.join(", "))));
             }
-            if let Some(c) = checkpoints.iter_mut().find(|c| c.from_id < id && id <= c.to_id) {
+            while at < checkpoints.len() && checkpoints[at].to_id < id {
+                at += 1;
+            }
+            if let Some(c) = checkpoints.get_mut(at).filter(|c| c.from_id < id) {
                 if let Some(h) = c.hasher.as_mut() {
                     h.add(id, &doc);
                 }

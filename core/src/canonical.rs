@@ -19,11 +19,11 @@ pub fn canonicalize(value: &Value) -> String {
     out
 }
 
-/// Canonical form of an object without one of its keys (the signed body of a signed document),
+/// Canonical form of an object without some of its keys (the signed body of a signed document),
 /// without copying the object.
-pub fn canonicalize_without(object: &serde_json::Map<String, Value>, skip: &str) -> String {
+pub fn canonicalize_without(object: &serde_json::Map<String, Value>, skip: &[&str]) -> String {
     let mut out = String::with_capacity(512);
-    write_object(&mut out, object.iter().filter(|(k, _)| k.as_str() != skip));
+    write_object(&mut out, object.iter().filter(|(k, _)| !skip.contains(&k.as_str())));
     out
 }
 
@@ -114,7 +114,9 @@ fn write_string(out: &mut String, s: &str) {
 
 /// Canonical form of a single string, as JCS writes it (quotes and escapes included).
 pub fn canonical_string(s: &str) -> String {
-    canonicalize(&Value::String(s.to_owned()))
+    let mut out = String::with_capacity(s.len() + 2);
+    write_string(&mut out, s);
+    out
 }
 
 /// Unicode NFC, then `\r\n` → `\n` (SPEC §4): applied to string signal values and policy
@@ -241,7 +243,7 @@ mod tests {
         let v: Value = parse_json(r#"{"b": 1, "signature": "x", "a": {"z": [1, 2.5]}}"#).unwrap();
         let mut removed = v.clone();
         removed.as_object_mut().unwrap().remove("signature");
-        assert_eq!(canonicalize_without(v.as_object().unwrap(), "signature"), canonicalize(&removed));
+        assert_eq!(canonicalize_without(v.as_object().unwrap(), &["signature"]), canonicalize(&removed));
     }
 
     #[test]

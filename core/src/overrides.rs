@@ -3,7 +3,7 @@
 //! canonical body (every field but `overrideId` and `signature`).
 
 use crate::attestation::PolicyIdentity;
-use crate::canonical::canonicalize;
+use crate::canonical::{canonicalize, canonicalize_without};
 use crate::hashes::sha256_hex;
 use crate::keys::KeyPair;
 use crate::policy::Decision;
@@ -31,10 +31,7 @@ pub struct OverrideFields<'a> {
 
 /// `overrideId` of a record: hex SHA-256 of JCS of the record without `overrideId` and `signature`.
 pub fn override_id_of(record: &Map<String, Value>) -> String {
-    let mut body = record.clone();
-    body.remove("overrideId");
-    body.remove("signature");
-    sha256_hex(canonicalize(&Value::Object(body)).as_bytes())
+    sha256_hex(canonicalize_without(record, &["overrideId", "signature"]).as_bytes())
 }
 
 /// Hash that names a signed document (the pending attestation) from another record.

@@ -69,7 +69,7 @@ pub struct SignedParts<'a> {
 impl SignedParts<'_> {
     /// JCS of the signed body.
     pub fn canonical_body(&self) -> String {
-        canonicalize_without(self.document, "signature")
+        canonicalize_without(self.document, &["signature"])
     }
 }
 
