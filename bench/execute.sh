@@ -5,13 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 SECS=${1:-15}; ROUNDS=${2:-3}
 bench_setup
-bpsql <<'SQL'
-CREATE SCHEMA bench;
-CREATE TABLE bench.replay_state (LIKE parmana.replay_state INCLUDING ALL);
-CREATE TABLE bench.attestations (LIKE parmana.attestations INCLUDING ALL);
-SELECT parmana_execute('sample', 'loan-approval', '1.0.0', '{"credit_score": 720, "loan_amount": 15000}');
-CREATE TABLE bench.sample AS SELECT attestation, signer_key_id, execution_fingerprint FROM parmana.attestations WHERE execution_id = 'sample';
-SQL
+bpsql -f bench/baseline-setup.sql >/dev/null
 echo "attestation size: $(bpsql -c "SELECT pg_column_size(attestation) FROM bench.sample") bytes (jsonb)"
 for sync in on off; do
   bpsql -c "ALTER SYSTEM SET synchronous_commit = $sync" -c 'SELECT pg_reload_conf()' >/dev/null

@@ -7,13 +7,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 psql_() { scripts/cluster.sh psql -d bench_smoke -v ON_ERROR_STOP=1 -qAt "$@"; }
 scripts/cluster.sh psql -d postgres -q -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS bench_smoke' -c 'CREATE DATABASE bench_smoke'
 psql_ -c 'CREATE EXTENSION parmana' -c "SELECT parmana_register_policy('$(cat fixtures/policies/loan-approval-1.0.0.json)'::jsonb)" >/dev/null
-psql_ <<'SQL'
-CREATE SCHEMA bench;
-CREATE TABLE bench.replay_state (LIKE parmana.replay_state INCLUDING ALL);
-CREATE TABLE bench.attestations (LIKE parmana.attestations INCLUDING ALL);
-SELECT parmana_execute('sample', 'loan-approval', '1.0.0', '{"credit_score": 720, "loan_amount": 15000}') IS NOT NULL;
-CREATE TABLE bench.sample AS SELECT attestation, signer_key_id, execution_fingerprint FROM parmana.attestations WHERE execution_id = 'sample';
-SQL
+psql_ -f bench/baseline-setup.sql >/dev/null
 for script in bench/execute.sql bench/execute_txn.sql bench/baseline.sql; do
   runuser -u postgres -- $PGBIN/pgbench -h "$PARMANA_PGDIR" -p "$PARMANA_PGPORT" -n -c 2 -t 5 -f "$script" bench_smoke >/dev/null
 done

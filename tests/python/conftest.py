@@ -16,16 +16,23 @@ def connect(dbname=DBNAME, **kw):
     return psycopg.connect(host=HOST, port=PORT, user=kw.pop("user", "postgres"), dbname=dbname, **kw)
 
 
+def fresh_database(name, version=None, policies=()):
+    """A new database with the extension (optionally at `version`) and the given policy documents."""
+    with connect("postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    conn = connect(name, autocommit=True)
+    conn.execute("CREATE EXTENSION parmana" + (f" VERSION '{version}'" if version else ""))
+    for policy in policies:
+        conn.execute("SELECT parmana_register_policy(%s::jsonb)", (policy,))
+    return conn
+
+
 @pytest.fixture(scope="session")
 def database():
     """A fresh database with the extension and the three fixture policies registered."""
-    with connect("postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DBNAME}")
-    with connect(autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION parmana")
-        for path in sorted((ROOT / "fixtures" / "policies").glob("*.json")):
-            conn.execute("SELECT parmana_register_policy(%s::jsonb)", (path.read_text(),))
+    policies = [path.read_text() for path in sorted((ROOT / "fixtures" / "policies").glob("*.json"))]
+    fresh_database(DBNAME, policies=policies).close()
     return DBNAME
 
 

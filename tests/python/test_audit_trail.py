@@ -8,20 +8,11 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import HOST, PORT, ROOT, connect
+from conftest import HOST, PORT, ROOT, connect, fresh_database
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 LOAN = (ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text()
 CLAIMS = (ROOT / "fixtures" / "policies" / "claims-approval-v1.json").read_text()
-
-
-def fresh_database(name, version=None):
-    with connect("postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    conn = connect(name, autocommit=True)
-    conn.execute("CREATE EXTENSION parmana" + (f" VERSION '{version}'" if version else ""))
-    return conn
 
 
 def add_governed_history(conn, prefix):

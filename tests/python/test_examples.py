@@ -7,18 +7,13 @@ import sys
 import threading
 import time
 
-from conftest import HOST, PORT, ROOT, connect
+from conftest import HOST, PORT, ROOT, connect, fresh_database
 
 DB = "parmana_examples"
 
 
 def setup_module():
-    with connect("postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
-    with connect(DB, autocommit=True) as c:
-        c.execute("CREATE EXTENSION parmana")
-        c.execute("SELECT parmana_register_policy(%s::jsonb)", ((ROOT / "examples" / "payments-policy.json").read_text(),))
+    with fresh_database(DB, policies=[(ROOT / "examples" / "payments-policy.json").read_text()]) as c:
         c.execute((ROOT / "examples" / "payments.sql").read_text())
 
 

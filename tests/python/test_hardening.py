@@ -19,7 +19,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import ROOT, connect
+from conftest import ROOT, connect, fresh_database
 
 LOAN = (ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text()
 STRESS_SECONDS = float(os.environ.get("PARMANA_STRESS_SECONDS", "8"))
@@ -127,12 +127,7 @@ def check_exactly_once(conn, load):
 
 def test_stress_many_clients_duplicates_and_rollbacks(database):
     # A database of its own: the load leaves hundreds of pending reviews behind.
-    with connect("postgres", autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS parmana_stress WITH (FORCE)")
-        admin.execute("CREATE DATABASE parmana_stress")
-    with connect("parmana_stress", autocommit=True) as c:
-        c.execute("CREATE EXTENSION parmana")
-        c.execute("SELECT parmana_register_policy(%s::jsonb)", (LOAN,))
+    fresh_database("parmana_stress", policies=[LOAN]).close()
     load = Load(lambda: connect("parmana_stress"), pool_size=2500)
     load.run(STRESS_SECONDS)
     with connect("parmana_stress", autocommit=True) as c:
