@@ -17,7 +17,7 @@ impl KeyPair {
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate() -> Result<KeyPair> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed)
+        getrandom::fill(&mut seed)
             .map_err(|e| ParmanaError::no_signing_key(format!("The OS random source failed: {e}")))?;
         Ok(KeyPair::from_signing_key(SigningKey::from_bytes(&seed)))
     }

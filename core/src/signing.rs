@@ -104,6 +104,14 @@ mod tests {
         assert!(verify_signature(&kp.verifying_key(), ATTESTATION_TYPE, br#"{"a":2}"#, &signed.signature).is_err());
     }
 
+    /// `.cargo/config.toml` compiles curve25519-dalek's AVX-512 backend; without it verification
+    /// silently loses a third of its throughput on CPUs that have AVX-512 IFMA (BENCHMARKS.md).
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_backend_is_compiled() {
+        assert!(cfg!(curve25519_dalek_backend = "avx512"), "build without .cargo/config.toml's rustflags");
+    }
+
     #[test]
     fn malformed_signatures() {
         assert_eq!(decode_signature("!!"), Err("signature is not standard base64"));
