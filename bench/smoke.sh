@@ -13,6 +13,14 @@ for script in bench/execute.sql bench/execute_txn.sql bench/baseline.sql; do
 done
 echo "pgbench scripts: $(psql_ -c 'SELECT count(*) FROM parmana.attestations') governed and $(psql_ -c 'SELECT count(*) FROM bench.attestations') baseline rows written"
 python3 bench/memory.py "$PARMANA_PGDIR" "$PARMANA_PGPORT" 30000 bench_smoke
+if command -v perf >/dev/null && perf record -q -e cpu-clock -o /dev/null true 2>/dev/null; then
+  profile=$(mktemp -d)
+  python3 bench/profile.py "$PARMANA_PGDIR" "$PARMANA_PGPORT" bench_smoke "$profile/verify" \
+    "SELECT count(*) FILTER (WHERE (parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations" > "$profile/report.txt"
+  echo "bench/profile.py: $(grep -c '%' "$profile/report.txt") profile lines"; rm -rf "$profile"
+else
+  echo "bench/profile.py skipped: perf is not usable here"
+fi
 ran=$(cargo bench -p parmana-core --bench core -- --test 2>&1 | grep -c '^Success' || true)
 echo "criterion benchmarks run once: $ran"
 [ "$ran" -ge 8 ]
