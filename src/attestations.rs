@@ -2,7 +2,8 @@
 
 use crate::errors::OrRaise;
 use crate::spi::prepared_write;
-use pgrx::pg_sys::BuiltinOid::TEXTOID;
+use crate::jsonb::JsonbDatum;
+use pgrx::pg_sys::BuiltinOid::{JSONBOID, TEXTOID};
 use pgrx::prelude::*;
 
 /// One row of `parmana.attestations`: the JSON plus the columns auditors query.
@@ -19,7 +20,7 @@ pub struct AttestationRow<'a> {
     pub issued_at: &'a str,
     pub db_user: &'a str,
     pub override_id: Option<&'a str>,
-    pub json: &'a str,
+    pub attestation: JsonbDatum,
 }
 
 /// Insert the row; returns its id.
@@ -30,8 +31,8 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
             "INSERT INTO parmana.attestations \
                (execution_id, kind, execution_fingerprint, policy_id, policy_version, action, execution_state, \
                 signer_key_id, issued_at, db_user, override_id, attestation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10, $11, $12::jsonb) RETURNING id",
-            &[TEXTOID; 12],
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10, $11, $12) RETURNING id",
+            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID],
         );
         let args = [
             row.execution_id.into(),
@@ -45,7 +46,7 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
             row.issued_at.into(),
             row.db_user.into(),
             row.override_id.into(),
-            row.json.into(),
+            row.attestation.into(),
         ];
         client.update(plan, Some(1), &args)?.first().get_one::<i64>()
     })
@@ -56,7 +57,8 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
 /// `pg_notify(channel, payload)`: delivered to listeners when the transaction commits.
 pub fn notify(channel: &str, payload: &serde_json::Value) {
     Spi::connect_mut(|client| {
-        client.update("SELECT pg_catalog.pg_notify($1, $2)", None, &[channel.into(), payload.to_string().into()]).map(|_| ())
+        let plan = prepared_write(client, "SELECT pg_catalog.pg_notify($1, $2)", &[TEXTOID, TEXTOID]);
+        client.update(plan, None, &[channel.into(), payload.to_string().into()]).map(|_| ())
     })
     .or_raise();
 }

@@ -1,7 +1,7 @@
 //! `parmana_execute` and `parmana_simulate` (SPEC §7): the governed decision path.
 
 use crate::errors::{raise, required, OrRaise};
-use crate::jsonb::JsonbText;
+use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::signer;
 use crate::policies::{load, PolicyLookup};
 use crate::attestations::{insert, notify, AttestationRow};
@@ -50,7 +50,7 @@ fn parmana_execute(
     policy_id: Option<String>,
     policy_version: Option<String>,
     signals: Option<JsonbText>,
-) -> JsonbText {
+) -> JsonbDatum {
     let execution_id = required(execution_id, "execution_id");
     let policy_id = required(policy_id, "policy_id");
     let policy_version = required(policy_version, "policy_version");
@@ -78,7 +78,8 @@ fn parmana_execute(
         issued_at: issued_at_now(),
         override_id: None,
     };
-    let text = Value::Object(fields.sign(&key).document).to_string();
+    // Parsed into jsonb once: the same datum is stored and returned.
+    let attestation = JsonbDatum::from_text(Value::Object(fields.sign(&key).document).to_string());
     let attestation_id = insert(&AttestationRow {
         execution_id: &execution_id,
         kind: "decision",
@@ -91,12 +92,12 @@ fn parmana_execute(
         issued_at: &fields.issued_at,
         db_user: &role,
         override_id: None,
-        json: &text,
+        attestation,
     });
     if parked {
         request_override(&execution_id, &fingerprint, &policy_id, &policy_version, &decision, attestation_id, &role);
     }
-    JsonbText(text)
+    attestation
 }
 
 /// Park a decision for review: a pending row in `parmana.overrides` and a notification that

@@ -52,6 +52,40 @@ impl IntoDatum for JsonbText {
     }
 }
 
+/// A jsonb value built once from JSON text, then stored and returned without parsing the text
+/// again. Lives in the memory context current when it was built: build it outside SPI sessions.
+#[derive(Clone, Copy)]
+pub struct JsonbDatum(pg_sys::Datum);
+
+impl JsonbDatum {
+    pub fn from_text(text: String) -> JsonbDatum {
+        JsonbDatum(JsonbText(text).into_datum().expect("jsonb_in returns a datum"))
+    }
+}
+
+impl IntoDatum for JsonbDatum {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl BoxRet for JsonbDatum {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        unsafe { fcinfo.return_raw_datum(self.0) }
+    }
+}
+
+unsafe impl SqlTranslatable for JsonbDatum {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbDatum);
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+}
+
 unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();

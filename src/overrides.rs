@@ -4,7 +4,7 @@
 
 use crate::attestations::{insert, notify, AttestationRow};
 use crate::errors::{internal, raise, required, OrRaise};
-use crate::jsonb::JsonbText;
+use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::{active_embedded_key_id, signer};
 use crate::replay::resolve_parked;
 use crate::spi::calling_role;
@@ -163,7 +163,6 @@ fn parmana_override(
         override_id: Some(&override_id),
     };
     let resolution_json = Value::Object(resolution.sign(&key).document);
-    let resolution_text = resolution_json.to_string();
     let resolution_id = insert(&AttestationRow {
         execution_id: &execution_id,
         kind: "resolution",
@@ -176,7 +175,7 @@ fn parmana_override(
         issued_at: &resolution.issued_at,
         db_user: &role,
         override_id: Some(&override_id),
-        json: &resolution_text,
+        attestation: JsonbDatum::from_text(resolution_json.to_string()),
     });
     resolve_parked(&execution_id, replay_to);
     Spi::connect_mut(|client| {
