@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Profiles (perf, sampled in the backend) of verification and of execution, to see where the time
-# goes. Usage: bench/profile.sh [rows, default 200000]. Needs perf (linux-perf) and root.
+# Profiles (perf, sampled in the backend) of execution, verification, checkpointing and the audit
+# check, to see where the time goes. Usage: bench/profile.sh [rows, default 200000]. Needs perf (linux-perf) and root.
 source "$(dirname "$0")/lib.sh"
 command -v perf >/dev/null || { echo "bench/profile.sh needs perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 ROWS=${1:-200000}
@@ -13,4 +13,9 @@ bpsql -c 'VACUUM ANALYZE parmana.attestations' -c 'CHECKPOINT'
 bpsql -c 'SELECT count(*) FROM parmana.attestations' >/dev/null
 echo "== parmana_verify (key registry), serial, over $ROWS attestations"
 prof verify "SELECT count(*) FILTER (WHERE (parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations"
+echo "== parmana_checkpoint() sealing $ROWS rows"
+bpsql -c 'SELECT parmana_checkpoint()' >/dev/null  # sets the watermark the next call seals up to
+prof checkpoint "SELECT parmana_checkpoint()"
+echo "== parmana_audit_verify() over $ROWS rows and their checkpoint"
+prof audit_verify "SELECT count(*) FROM parmana_audit_verify()"
 echo "perf data: $OUT"

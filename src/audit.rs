@@ -7,7 +7,7 @@
 //! always hold a transaction id before they take an attestation id, which this relies on.
 
 use crate::errors::OrRaise;
-use crate::jsonb::JsonbText;
+use crate::jsonb::{JsonbParsed, JsonbText};
 use crate::keys::{active_embedded_key_id, signer, verifying_key};
 use parmana_core::attestation::issued_at_now;
 use parmana_core::canonical::parse_json;
@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 const BATCH: i64 = 5000;
 const PROGRESS_EVERY: i64 = 100_000;
 
-/// Stream `(id, attestation, mismatched columns)` for ids in `(after, through]` in id order.
+/// Stream `(id, attestation, mismatched columns)` for ids in `(after, through]` in id order. The
+/// attestation is read from jsonb's binary form (JSON null when unreadable, which fails its checks).
 /// With `compare_columns`, the stored columns are compared with the signed JSON (in SQL, as
 /// text); the checkpointer does not need that and gets an empty list.
 fn for_each_row(
@@ -28,10 +29,10 @@ fn for_each_row(
     after: i64,
     through: i64,
     compare_columns: bool,
-    mut f: impl FnMut(i64, Option<String>, Vec<String>),
+    mut f: impl FnMut(i64, Value, Vec<String>),
 ) -> Result<(), pgrx::spi::SpiError> {
-    const ROWS: &str = "SELECT id, attestation::text, NULL::text[] FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
-    const ROWS_AND_COLUMNS: &str = "SELECT id, attestation::text, array_remove(ARRAY[
+    const ROWS: &str = "SELECT id, attestation, NULL::text[] FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
+    const ROWS_AND_COLUMNS: &str = "SELECT id, attestation, array_remove(ARRAY[
            CASE WHEN execution_id IS DISTINCT FROM attestation->>'executionId' THEN 'execution_id' END,
            CASE WHEN execution_fingerprint IS DISTINCT FROM attestation->>'execution_fingerprint' THEN 'execution_fingerprint' END,
            CASE WHEN policy_id IS DISTINCT FROM attestation->>'policyId' THEN 'policy_id' END,
@@ -52,7 +53,8 @@ fn for_each_row(
         }
         for row in batch {
             let id = row.get::<i64>(1)?.unwrap_or_default();
-            f(id, row.get::<String>(2)?, row.get::<Vec<String>>(3)?.unwrap_or_default());
+            let doc = row.get::<JsonbParsed>(2)?.and_then(|parsed| parsed.0.ok()).unwrap_or(Value::Null);
+            f(id, doc, row.get::<Vec<String>>(3)?.unwrap_or_default());
         }
     }
 }
@@ -100,7 +102,7 @@ fn parmana_checkpoint() -> JsonbText {
         if let Some(through) = watermark.filter(|w| *w > sealed_to) {
             if watermark_safe {
                 let mut hasher = ChainHasher::new(&head_digest);
-                for_each_row(client, sealed_to, through, false, |id, text, _| hasher.add(id, &parse(text)))?;
+                for_each_row(client, sealed_to, through, false, |id, doc, _| hasher.add(id, &doc))?;
                 let rows = hasher.rows();
                 let digest = hasher.finish();
                 let key = signer(active_embedded_key_id().as_deref());
@@ -218,8 +220,7 @@ fn parmana_audit_verify(
         let mut seen = 0i64;
         // Rows come in id order and checkpoint ranges are contiguous and ordered: walk them together.
         let mut at = 0usize;
-        for_each_row(client, start, through, true, |id, text, mismatched| {
-            let doc = parse(text);
+        for_each_row(client, start, through, true, |id, doc, mismatched| {
             let report = verify_document(&doc, verifying_key);
             if !report.valid {
                 let reason = report.reason.unwrap_or_default();

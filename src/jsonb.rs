@@ -122,9 +122,26 @@ impl FromDatum for JsonbParsed {
             return None;
         }
         unsafe {
-            let jsonb = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>()) as *mut pg_sys::Jsonb;
-            Some(JsonbParsed(read_container(&mut (*jsonb).root)))
+            let stored = datum.cast_mut_ptr::<pg_sys::varlena>();
+            let jsonb = pg_sys::pg_detoast_datum(stored) as *mut pg_sys::Jsonb;
+            let parsed = read_container(&mut (*jsonb).root);
+            // Callers read many rows in one memory context: free a detoasted copy now.
+            if jsonb as *mut pg_sys::varlena != stored {
+                pg_sys::pfree(jsonb as *mut std::ffi::c_void);
+            }
+            Some(JsonbParsed(parsed))
         }
+    }
+}
+
+/// pgrx's SPI row reader needs both directions; an unreadable document becomes NULL.
+impl IntoDatum for JsonbParsed {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        self.0.ok().and_then(|value| JsonbText::from_value(&value).into_datum())
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
     }
 }
 

@@ -63,12 +63,16 @@ UPDATE parmana.attestations SET execution_state = 'completed' WHERE execution_id
 DELETE FROM parmana.attestations WHERE execution_id = 'ins-fraud';
 -- 5. a tampered override record
 UPDATE parmana.overrides SET override_record = jsonb_set(override_record, '{approverRole}', '"teller"') WHERE execution_id = 'ov-approve';
+-- 6. a document padded far past the TOAST threshold (stored out of line, read back detoasted)
+UPDATE parmana.attestations SET attestation = attestation || jsonb_build_object('padding', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 3000) g))
+WHERE execution_id = 'audit-3';
 RESET session_replication_role;
+SELECT pg_column_size(attestation) > 2000 AS stored_toasted FROM parmana.attestations WHERE execution_id = 'audit-3';
 
 SELECT problem, detail, (SELECT string_agg(execution_id, ',' ORDER BY id) FROM parmana.attestations a WHERE a.id BETWEEN first_id AND coalesce(last_id, first_id) AND last_id - first_id < 2) AS execution_id
 FROM parmana_audit_verify() ORDER BY problem, detail;
 
--- 6. a deleted checkpoint in the middle of the chain, and the deleted head of the chain.
+-- 7. a deleted checkpoint in the middle of the chain, and the deleted head of the chain.
 SET session_replication_role = replica;
 DELETE FROM parmana.checkpoints WHERE id = 1;
 RESET session_replication_role;
