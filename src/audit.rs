@@ -56,6 +56,8 @@ fn for_each_row(
             let doc = row.get::<JsonbParsed>(2)?.and_then(|parsed| parsed.0.ok()).unwrap_or(Value::Null);
             f(id, doc, row.get::<Vec<String>>(3)?.unwrap_or_default());
         }
+        // pgrx leaves fetched batches to SPI_finish: free each one, or memory grows with the log.
+        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
     }
 }
 
