@@ -11,20 +11,21 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from conftest import claims_signals
+from conftest import ROOT, claims_signals, fresh_database
 
 ATTESTATION_TYPE = b"application/vnd.parmana.attestation.v1+json"
+CHECKPOINT_TYPE = b"application/vnd.parmana.checkpoint.v1+json"
 
 
 def pae(payload_type: bytes, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type, len(body), body)
 
 
-def verify_offline(attestation: dict, public_pem: str) -> None:
+def verify_offline(attestation: dict, public_pem: str, payload_type: bytes = ATTESTATION_TYPE) -> None:
     key = load_pem_public_key(public_pem.encode())
     body = {k: v for k, v in attestation.items() if k != "signature"}
     canonical = rfc8785.dumps(body)
-    key.verify(base64.b64decode(attestation["signature"], validate=True), pae(ATTESTATION_TYPE, canonical))
+    key.verify(base64.b64decode(attestation["signature"], validate=True), pae(payload_type, canonical))
 
 
 def test_attestation_verifies_offline(conn):
@@ -74,3 +75,41 @@ def test_every_stored_attestation_verifies_offline(conn):
     assert rows
     for att, pem in rows:
         verify_offline(att, pem)
+
+
+def test_checkpoint_digest_recomputes_offline():
+    """A checkpoint's digest is recomputable from the rows it seals with stock tools: SHA-256 over
+    the previous digest and one `id leaf` line per row, leaf = SHA-256(JCS(attestation)). Reasons
+    with quotes, backslashes and non-ASCII text exercise every string path of the reader that
+    feeds the digest (the checkpointer reads jsonb's binary form, this test reads JSON text)."""
+    policy = json.loads((ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text())
+    policy["policyId"] = "loan-approval-texts"
+    reasons = ['Score "below" C:\\limits\\min — refusé', "Ünïcödé ☃ 𝄞 approved", "review / <manual> & 'check'"]
+    for rule, reason in zip(policy["rules"], reasons):
+        rule["outcome"]["reason"] = reason
+    conn = fresh_database("parmana_offline_ckpt", policies=[json.dumps(policy)])
+    try:
+        for i, score in enumerate([450, 720, 600] * 4):
+            conn.execute(
+                "SELECT parmana_execute(%s, 'loan-approval-texts', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', %s))",
+                (f"ck-offline-{i}", score, 1000 + i),
+            )
+        conn.execute("SELECT parmana_checkpoint()")  # watermark
+        checkpoint = conn.execute("SELECT parmana_checkpoint()->'sealed'").fetchone()[0]
+        assert checkpoint["rowCount"] == 12
+
+        rows = conn.execute(
+            "SELECT id, attestation FROM parmana.attestations WHERE id > %s AND id <= %s ORDER BY id",
+            (checkpoint["fromId"], checkpoint["toId"]),
+        ).fetchall()
+        assert {att["decision"]["reason"] for _, att in rows} == set(reasons)
+        chain = hashlib.sha256(checkpoint["previousDigest"].encode() + b"\n")
+        for row_id, att in rows:
+            chain.update(b"%d %s\n" % (row_id, hashlib.sha256(rfc8785.dumps(att)).hexdigest().encode()))
+        assert checkpoint["digest"] == chain.hexdigest()
+
+        pem = conn.execute("SELECT parmana_public_key(%s)", (checkpoint["signerKeyId"],)).fetchone()[0]
+        verify_offline(checkpoint, pem, CHECKPOINT_TYPE)
+        assert conn.execute("SELECT count(*) FROM parmana_audit_verify()").fetchone()[0] == 0
+    finally:
+        conn.close()
