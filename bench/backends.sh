@@ -4,7 +4,10 @@
 # criterion benchmarks alternated A B A B A B. Usage: bench/backends.sh [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench_binary() { cargo bench -p parmana-core --bench core --no-run 2>&1 | grep -o '[^ (]*/release/deps/core-[0-9a-f]*' | tail -1; }
+bench_binary() {
+  local log; log=$(cargo bench -p parmana-core --bench core --no-run 2>&1) || { echo "$log" >&2; echo "building the benchmarks failed" >&2; exit 1; }
+  grep -o '[^ (]*/release/deps/core-[0-9a-f]*' <<<"$log" | tail -1
+}
 AVX2=$(RUSTFLAGS="" CARGO_TARGET_DIR=target/avx2-backend bench_binary)
 AVX512=$(bench_binary)
 for round in $(seq "${1:-3}"); do

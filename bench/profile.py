@@ -17,13 +17,16 @@ def main():
         c.execute("SET max_parallel_workers_per_gather = 0")
         perf = subprocess.Popen(
             ["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g", "-p", str(c.info.backend_pid), "-o", data],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(1)  # perf attaches asynchronously
         started = time.monotonic()
         c.execute(statement)
         elapsed = time.monotonic() - started
         perf.send_signal(signal.SIGINT)
-        perf.wait()
+        _, perf_errors = perf.communicate()
+    # perf re-raises the SIGINT that stopped it once its data is written.
+    if perf.returncode not in (0, -signal.SIGINT):
+        sys.exit(f"perf record failed (exit {perf.returncode}): {perf_errors.strip()}")
     print(f"statement took {elapsed:.1f} s")
     for sort, limit in (("dso", "1"), ("dso,sym", "0.8")):
         report = subprocess.run(

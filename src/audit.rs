@@ -49,6 +49,7 @@ fn for_each_row(
     let mut cursor = client.open_cursor(if compare_columns { ROWS_AND_COLUMNS } else { ROWS }, &[after.into(), through.into()]);
     loop {
         let batch = cursor.fetch(BATCH)?;
+        let fetched = unsafe { pg_sys::SPI_tuptable };
         if batch.is_empty() {
             return Ok(());
         }
@@ -58,7 +59,7 @@ fn for_each_row(
             f(id, doc, row.get::<Vec<String>>(3)?.unwrap_or_default());
         }
         // pgrx leaves fetched batches to SPI_finish: free each one, or memory grows with the log.
-        unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+        unsafe { pg_sys::SPI_freetuptable(fetched) };
     }
 }
 

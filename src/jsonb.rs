@@ -110,11 +110,13 @@ unsafe impl SqlTranslatable for JsonbText {
 }
 
 /// A jsonb argument read straight from its binary form — no `jsonb_out` text, no re-parse. Used
-/// where throughput matters (verification). A document deeper than 128 levels, or with a number
+/// where throughput matters (verification). A document deeper than 127 levels, or with a number
 /// outside the double range, is an `Err` for the caller to report, never a panic.
 pub struct JsonbParsed(pub Result<serde_json::Value, &'static str>);
 
-const MAX_DEPTH: usize = 128;
+/// The deepest nesting accepted: serde_json's limit for JSON text (127 levels), so a document reads
+/// the same from jsonb's binary form as from its text.
+const MAX_DEPTH: usize = 127;
 
 impl FromDatum for JsonbParsed {
     unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<JsonbParsed> {
@@ -173,7 +175,7 @@ unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json
             WJB_DONE => return Err("empty jsonb"),
             WJB_BEGIN_ARRAY | WJB_BEGIN_OBJECT => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err("document nested deeper than 128 levels");
+                    return Err("document nested deeper than 127 levels");
                 }
                 let raw = token == WJB_BEGIN_ARRAY && unsafe { v.val.array.rawScalar };
                 let container = if token == WJB_BEGIN_ARRAY { Value::Array(Vec::new()) } else { Value::Object(Map::new()) };

@@ -67,7 +67,7 @@ UPDATE parmana.overrides SET override_record = jsonb_set(override_record, '{appr
 UPDATE parmana.attestations SET attestation = attestation || jsonb_build_object('padding', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 3000) g))
 WHERE execution_id = 'audit-3';
 RESET session_replication_role;
-SELECT pg_column_size(attestation) > 2000 AS stored_toasted FROM parmana.attestations WHERE execution_id = 'audit-3';
+SELECT pg_relation_size(reltoastrelid) > 0 AS stored_out_of_line FROM pg_class WHERE oid = 'parmana.attestations'::regclass;
 
 SELECT problem, detail, (SELECT string_agg(execution_id, ',' ORDER BY id) FROM parmana.attestations a WHERE a.id BETWEEN first_id AND coalesce(last_id, first_id) AND last_id - first_id < 2) AS execution_id
 FROM parmana_audit_verify() ORDER BY problem, detail;

@@ -112,6 +112,8 @@ SELECT input, v->>'valid' AS valid, v->>'reason' AS reason FROM a, LATERAL (VALU
   ('JSON null', parmana_verify('null', pem)),
   ('huge number', parmana_verify('{"execution_state": 1e400}', pem)),
   ('nested 5000 deep', parmana_verify(('{"execution_state": ' || repeat('[', 5000) || repeat(']', 5000) || '}')::jsonb, pem)),
+  ('nested 127 deep (the limit)', parmana_verify(('{"execution_state": ' || repeat('[', 126) || repeat(']', 126) || '}')::jsonb, pem)),
+  ('nested 128 deep', parmana_verify(('{"execution_state": ' || repeat('[', 127) || repeat(']', 127) || '}')::jsonb, pem)),
   ('numeric executionId', parmana_verify(jsonb_set(doc, '{executionId}', '1'), pem)),
   ('1 MB reason', parmana_verify(jsonb_set(doc, '{decision,reason}', to_jsonb(repeat('r', 1000000))), pem)),
   ('signature of 1 MB', parmana_verify(jsonb_set(doc, '{signature}', to_jsonb(repeat('QUFB', 250000))), pem)),
