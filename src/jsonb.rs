@@ -73,41 +73,10 @@ impl IntoDatum for JsonbDatum {
     }
 }
 
-unsafe impl BoxRet for JsonbDatum {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        unsafe { fcinfo.return_raw_datum(self.0) }
-    }
-}
 
-unsafe impl SqlTranslatable for JsonbDatum {
-    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbDatum);
-    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
-}
 
-unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
-    }
-}
 
-unsafe impl BoxRet for JsonbText {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-            None => fcinfo.return_null(),
-        }
-    }
-}
 
-unsafe impl SqlTranslatable for JsonbText {
-    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbText);
-    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
-}
 
 /// A jsonb argument read straight from its binary form — no `jsonb_out` text, no re-parse. Used
 /// where throughput matters (verification). A document deeper than 127 levels, or with a number
@@ -147,19 +116,7 @@ impl IntoDatum for JsonbParsed {
     }
 }
 
-unsafe impl<'fcx> ArgAbi<'fcx> for JsonbParsed {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
-    }
-}
 
-unsafe impl SqlTranslatable for JsonbParsed {
-    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbParsed);
-    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
-}
 
 /// Walk a jsonb container with PostgreSQL's iterator into a serde value.
 unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json::Value, &'static str> {
@@ -242,7 +199,7 @@ pub enum JsonbResult {
 impl JsonbResult {
     /// The jsonb bytes of `text`, kept for the life of the backend.
     pub fn cache(text: &str) -> &'static [u8] {
-        let datum = JsonbText(text.to_owned()).into_datum().expect("jsonb_in returns a datum");
+        let datum = JsonbDatum::from_text(text.to_owned()).0;
         unsafe {
             let varlena = datum.cast_mut_ptr::<pg_sys::varlena>();
             let len = pgrx::varsize_any(varlena);
@@ -268,18 +225,43 @@ impl IntoDatum for JsonbResult {
     }
 }
 
-unsafe impl BoxRet for JsonbResult {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-            None => fcinfo.return_null(),
+/// Every wrapper is `jsonb` in SQL.
+macro_rules! sql_type_jsonb {
+    ($($wrapper:ident),*) => {$(
+        unsafe impl SqlTranslatable for $wrapper {
+            const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!($wrapper);
+            const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+            const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+            const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
         }
-    }
+    )*};
 }
+sql_type_jsonb!(JsonbText, JsonbDatum, JsonbParsed, JsonbResult);
 
-unsafe impl SqlTranslatable for JsonbResult {
-    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbResult);
-    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+/// Wrappers taken as arguments, through their `FromDatum` (functions take `Option<_>` for NULL).
+macro_rules! jsonb_argument {
+    ($($wrapper:ident),*) => {$(
+        unsafe impl<'fcx> ArgAbi<'fcx> for $wrapper {
+            unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+                let index = arg.index();
+                unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
+            }
+        }
+    )*};
 }
+jsonb_argument!(JsonbText, JsonbParsed);
+
+/// Wrappers returned as results, through their `IntoDatum`.
+macro_rules! jsonb_result {
+    ($($wrapper:ident),*) => {$(
+        unsafe impl BoxRet for $wrapper {
+            unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+                match self.into_datum() {
+                    Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+                    None => fcinfo.return_null(),
+                }
+            }
+        }
+    )*};
+}
+jsonb_result!(JsonbText, JsonbDatum, JsonbResult);
