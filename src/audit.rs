@@ -10,11 +10,10 @@ use crate::errors::OrRaise;
 use crate::jsonb::{JsonbParsed, JsonbText};
 use crate::keys::{active_embedded_key_id, signer, verifying_key};
 use parmana_core::attestation::issued_at_now;
-use parmana_core::canonical::parse_json;
 use parmana_core::checkpoint::{ChainHasher, CheckpointFields, GENESIS_DIGEST};
 use parmana_core::verify::verify_document;
 use pgrx::prelude::*;
-use pgrx::spi::SpiClient;
+use pgrx::spi::{SpiClient, SpiHeapTupleData};
 use serde_json::{json, Value};
 
 const BATCH: i64 = 5000;
@@ -55,7 +54,7 @@ fn for_each_row(
         }
         for row in batch {
             let id = row.get::<i64>(1)?.unwrap_or_default();
-            let doc = row.get::<JsonbParsed>(2)?.and_then(|parsed| parsed.0.ok()).unwrap_or(Value::Null);
+            let doc = document(&row, 2)?;
             f(id, doc, row.get::<Vec<String>>(3)?.unwrap_or_default());
         }
         // pgrx leaves fetched batches to SPI_finish: free each one, or memory grows with the log.
@@ -63,8 +62,10 @@ fn for_each_row(
     }
 }
 
-fn parse(text: Option<String>) -> Value {
-    text.as_deref().and_then(|t| parse_json(t).ok()).unwrap_or(Value::Null)
+/// The jsonb document in column `ordinal`, read from its binary form: JSON null when it is NULL or
+/// unreadable, which then fails every check.
+fn document(row: &SpiHeapTupleData<'_>, ordinal: usize) -> Result<Value, pgrx::spi::SpiError> {
+    Ok(row.get::<JsonbParsed>(ordinal)?.and_then(|parsed| parsed.0.ok()).unwrap_or(Value::Null))
 }
 
 /// Seal the attestations written before the previous call into a signed, chained checkpoint,
@@ -274,7 +275,7 @@ fn parmana_audit_verify(
 /// Signatures, columns and the chain of every checkpoint, and the head recorded in checkpoint_state.
 fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Result<Vec<Checkpoint>, pgrx::spi::SpiError> {
     let rows = client.select(
-        "SELECT id, from_id, to_id, row_count, previous_digest, digest, checkpoint::text,
+        "SELECT id, from_id, to_id, row_count, previous_digest, digest, checkpoint,
            (checkpoint->>'checkpointId')::text IS DISTINCT FROM id::text
              OR (checkpoint->>'fromId')::text IS DISTINCT FROM from_id::text
              OR (checkpoint->>'toId')::text IS DISTINCT FROM to_id::text
@@ -294,7 +295,7 @@ fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Re
         let to_id = row.get::<i64>(3)?.unwrap_or_default();
         let previous_digest = row.get::<String>(5)?.unwrap_or_default();
         let digest = row.get::<String>(6)?.unwrap_or_default();
-        let doc = parse(row.get::<String>(7)?);
+        let doc = document(&row, 7)?;
         if id != expected_id {
             problems.push((prev_to + 1, Some(from_id), "checkpoint_missing".into(), format!("checkpoints {expected_id} to {} are missing", id - 1)));
         }
@@ -328,7 +329,7 @@ fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Re
 /// Every resolved override's signed record, and its id column.
 fn verify_overrides(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Result<(), pgrx::spi::SpiError> {
     let rows = client.select(
-        "SELECT coalesce(resolution_attestation_id, pending_attestation_id), override_record::text,
+        "SELECT coalesce(resolution_attestation_id, pending_attestation_id), override_record,
                 override_id IS DISTINCT FROM override_record->>'overrideId'
                   OR execution_id IS DISTINCT FROM override_record->>'executionId'
                   OR (resolution_status = 'approved') IS DISTINCT FROM (override_record->>'approved')::boolean, id
@@ -339,7 +340,7 @@ fn verify_overrides(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Resu
     for row in rows {
         let attestation_id = row.get::<i64>(1)?.unwrap_or_default();
         let override_row = row.get::<i64>(4)?.unwrap_or_default();
-        let report = verify_document(&parse(row.get::<String>(2)?), verifying_key);
+        let report = verify_document(&document(&row, 2)?, verifying_key);
         if !report.valid {
             problems.push((attestation_id, Some(attestation_id), "override_signature".into(), format!("parmana.overrides id {override_row}: {}", report.reason.unwrap_or_default())));
         }
