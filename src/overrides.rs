@@ -10,7 +10,8 @@ use crate::replay::resolve_parked;
 use crate::spi::calling_role;
 use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState, PolicyIdentity};
 use parmana_core::canonical::parse_json;
-use parmana_core::overrides::{document_hash, OverrideFields};
+use parmana_core::hashes::jcs_sha256;
+use parmana_core::overrides::OverrideFields;
 use parmana_core::policy::Decision;
 use parmana_core::replay::ReplayState;
 use parmana_core::ParmanaError;
@@ -136,7 +137,7 @@ fn parmana_override(
         execution_fingerprint: fingerprint,
         policy,
         decision: &decision,
-        pending_attestation_hash: &document_hash(&original),
+        pending_attestation_hash: &jcs_sha256(&original),
         approved,
         approved_by: &approved_by,
         approver_role: &approver_role,

@@ -5,8 +5,7 @@
 //! `digest = hex SHA-256( previousDigest "\n" { id " " leaf "\n" } )` over rows in id order, where
 //! `leaf = hex SHA-256(JCS(attestation))` (signature included). The first previousDigest is 64 zeros.
 
-use crate::canonical::canonicalize;
-use crate::hashes::{sha256_hex, to_hex};
+use crate::hashes::{jcs_sha256, to_hex};
 use crate::keys::KeyPair;
 use crate::signing::{sign, Signed, CHECKPOINT_TYPE};
 use serde_json::{json, Map, Value};
@@ -14,11 +13,6 @@ use sha2::{Digest, Sha256};
 
 /// previousDigest of the first checkpoint.
 pub const GENESIS_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// `leaf` of one attestation.
-pub fn leaf(attestation: &Value) -> String {
-    sha256_hex(canonicalize(attestation).as_bytes())
-}
 
 /// Streams rows, in id order, into a checkpoint digest.
 pub struct ChainHasher {
@@ -38,7 +32,7 @@ impl ChainHasher {
     /// Add the next row; ids must increase.
     pub fn add(&mut self, id: i64, attestation: &Value) {
         debug_assert!(self.last_id.is_none_or(|last| id > last), "rows must come in id order");
-        self.hasher.update(format!("{id} {}\n", leaf(attestation)).as_bytes());
+        self.hasher.update(format!("{id} {}\n", jcs_sha256(attestation)).as_bytes());
         self.rows += 1;
         self.last_id = Some(id);
     }
@@ -110,7 +104,7 @@ mod tests {
         assert_ne!(base, digest(GENESIS_DIGEST, &[(1, &b), (2, &a)]), "swapped rows change it");
         assert_ne!(base, digest(&"1".repeat(64), &[(1, &a), (2, &b)]), "it chains on the previous digest");
         // The documented construction, spelled out.
-        let text = format!("{GENESIS_DIGEST}\n1 {}\n2 {}\n", leaf(&a), leaf(&b));
-        assert_eq!(base, sha256_hex(text.as_bytes()));
+        let text = format!("{GENESIS_DIGEST}\n1 {}\n2 {}\n", jcs_sha256(&a), jcs_sha256(&b));
+        assert_eq!(base, crate::hashes::sha256_hex(text.as_bytes()));
     }
 }

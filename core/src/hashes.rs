@@ -40,9 +40,15 @@ pub fn execution_fingerprint(policy_id: &str, policy_version: &str, canonical_si
     sha256_hex(fingerprint_input(policy_id, policy_version, canonical_signals).as_bytes())
 }
 
+/// Hex SHA-256 of JCS(doc): how a JSON document is named by its content (policyHash, runtimeHash,
+/// the pending attestation an override record names, a checkpoint's leaves).
+pub fn jcs_sha256(doc: &Value) -> String {
+    sha256_hex(canonicalize(doc).as_bytes())
+}
+
 /// `policyHash` = hex SHA-256 of JCS(policy document).
 pub fn policy_hash(policy: &Value) -> String {
-    sha256_hex(canonicalize(policy).as_bytes())
+    jcs_sha256(policy)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! canonical body (every field but `overrideId` and `signature`).
 
 use crate::attestation::PolicyIdentity;
-use crate::canonical::{canonicalize, canonicalize_without};
+use crate::canonical::canonicalize_without;
 use crate::hashes::sha256_hex;
 use crate::keys::KeyPair;
 use crate::policy::Decision;
@@ -32,11 +32,6 @@ pub struct OverrideFields<'a> {
 /// `overrideId` of a record: hex SHA-256 of JCS of the record without `overrideId` and `signature`.
 pub fn override_id_of(record: &Map<String, Value>) -> String {
     sha256_hex(canonicalize_without(record, &["overrideId", "signature"]).as_bytes())
-}
-
-/// Hash that names a signed document (the pending attestation) from another record.
-pub fn document_hash(doc: &Value) -> String {
-    sha256_hex(canonicalize(doc).as_bytes())
 }
 
 impl OverrideFields<'_> {

@@ -1,7 +1,6 @@
 //! The runtime's identity: version, supported schema versions, capabilities and runtimeHash (SPEC §5).
 
-use crate::canonical::canonicalize;
-use crate::hashes::sha256_hex;
+use crate::hashes::jcs_sha256;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -58,7 +57,7 @@ pub fn runtime_hash_of(version: &str) -> Option<&'static str> {
     let hashes = HASHES.get_or_init(|| {
         KNOWN_RUNTIMES
             .iter()
-            .map(|(v, _)| (*v, sha256_hex(canonicalize(&manifest_definition(v).expect("listed")).as_bytes())))
+            .map(|(v, _)| (*v, jcs_sha256(&manifest_definition(v).expect("listed"))))
             .collect()
     });
     hashes.iter().find(|(v, _)| *v == version).map(|(_, h)| h.as_str())
@@ -100,7 +99,7 @@ mod tests {
             "capabilities": ["deterministic-evaluation", "attestation-signing", "replay-protection", "bundle-verification"],
         });
         assert_eq!(
-            sha256_hex(canonicalize(&original).as_bytes()),
+            jcs_sha256(&original),
             "492e0cf0adc4f85710f64d95c47f1c257300ab5be1ee8a13e2673566685fc794"
         );
     }

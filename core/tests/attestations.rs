@@ -124,7 +124,8 @@ fn dsse_envelope_carries_the_same_signature() {
 
 #[test]
 fn override_record_signs_verifies_and_names_its_id() {
-    use parmana_core::overrides::{document_hash, override_id_of, OverrideFields};
+    use parmana_core::hashes::jcs_sha256;
+    use parmana_core::overrides::{override_id_of, OverrideFields};
     use parmana_core::policy::Decision;
     let key = KeyPair::from_seed(&RFC8032_SEED);
     let pending = signed_attestation(&key);
@@ -135,7 +136,7 @@ fn override_record_signs_verifies_and_names_its_id() {
         execution_fingerprint: pending["execution_fingerprint"].as_str().unwrap(),
         policy: parmana_core::attestation::PolicyIdentity::of_document(obj).unwrap(),
         decision: &decision,
-        pending_attestation_hash: &document_hash(&pending),
+        pending_attestation_hash: &jcs_sha256(&pending),
         approved: true,
         approved_by: "jane",
         approver_role: "credit_officer",
