@@ -1,8 +1,8 @@
 //! Storing signed attestations in `parmana.attestations`, and notifications.
 
 use crate::errors::OrRaise;
-use crate::spi::prepared_write;
 use crate::jsonb::JsonbDatum;
+use crate::spi::prepared_write;
 use pgrx::pg_sys::BuiltinOid::{JSONBOID, TEXTOID};
 use pgrx::prelude::*;
 
@@ -32,7 +32,10 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
                (execution_id, kind, execution_fingerprint, policy_id, policy_version, action, execution_state, \
                 signer_key_id, issued_at, db_user, override_id, attestation) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10, $11, $12) RETURNING id",
-            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID],
+            &[
+                TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+                JSONBOID,
+            ],
         );
         let args = [
             row.execution_id.into(),

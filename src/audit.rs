@@ -30,7 +30,8 @@ fn for_each_row(
     compare_columns: bool,
     mut f: impl FnMut(i64, Value, Vec<String>),
 ) -> Result<(), pgrx::spi::SpiError> {
-    const ROWS: &str = "SELECT id, attestation, NULL::text[] FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
+    const ROWS: &str =
+        "SELECT id, attestation, NULL::text[] FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
     // NULL rather than an empty array when the columns agree: nothing to allocate per intact row.
     const ROWS_AND_COLUMNS: &str = "SELECT id, attestation, NULLIF(array_remove(ARRAY[
            CASE WHEN execution_id IS DISTINCT FROM attestation->>'executionId' THEN 'execution_id' END,
@@ -45,7 +46,8 @@ fn for_each_row(
            CASE WHEN kind IS DISTINCT FROM (CASE WHEN attestation ? 'overrideId' THEN 'resolution' ELSE 'decision' END) THEN 'kind' END
          ], NULL), '{}')
          FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
-    let mut cursor = client.open_cursor(if compare_columns { ROWS_AND_COLUMNS } else { ROWS }, &[after.into(), through.into()]);
+    let mut cursor =
+        client.open_cursor(if compare_columns { ROWS_AND_COLUMNS } else { ROWS }, &[after.into(), through.into()]);
     loop {
         let batch = cursor.fetch(BATCH)?;
         let fetched = unsafe { pg_sys::SPI_tuptable };
@@ -190,7 +192,10 @@ type Problem = (i64, Option<i64>, String, String);
 fn parmana_audit_verify(
     from_id: default!(Option<i64>, 1),
     max_rows: default!(Option<i64>, "NULL"),
-) -> TableIterator<'static, (name!(first_id, i64), name!(last_id, Option<i64>), name!(problem, String), name!(detail, String))> {
+) -> TableIterator<
+    'static,
+    (name!(first_id, i64), name!(last_id, Option<i64>), name!(problem, String), name!(detail, String)),
+> {
     // NULL means from the beginning.
     let from_id = from_id.unwrap_or(1);
     let mut problems: Vec<Problem> = Vec::new();
@@ -232,7 +237,12 @@ fn parmana_audit_verify(
                 problems.push((id, Some(id), "attestation_signature".into(), reason));
             }
             if !mismatched.is_empty() {
-                problems.push((id, Some(id), "attestation_columns".into(), format!("stored columns differ from the signed JSON: {}", mismatched.join(", "))));
+                problems.push((
+                    id,
+                    Some(id),
+                    "attestation_columns".into(),
+                    format!("stored columns differ from the signed JSON: {}", mismatched.join(", ")),
+                ));
             }
             while at < checkpoints.len() && checkpoints[at].to_id < id {
                 at += 1;
@@ -273,7 +283,10 @@ fn parmana_audit_verify(
 }
 
 /// Signatures, columns and the chain of every checkpoint, and the head recorded in checkpoint_state.
-fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Result<Vec<Checkpoint>, pgrx::spi::SpiError> {
+fn verify_checkpoints(
+    client: &SpiClient<'_>,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Checkpoint>, pgrx::spi::SpiError> {
     let rows = client.select(
         "SELECT id, from_id, to_id, row_count, previous_digest, digest, checkpoint,
            (checkpoint->>'checkpointId')::text IS DISTINCT FROM id::text
@@ -297,20 +310,48 @@ fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Re
         let digest = row.get::<String>(6)?.unwrap_or_default();
         let doc = document(&row, 7)?;
         if id != expected_id {
-            problems.push((prev_to + 1, Some(from_id), "checkpoint_missing".into(), format!("checkpoints {expected_id} to {} are missing", id - 1)));
+            problems.push((
+                prev_to + 1,
+                Some(from_id),
+                "checkpoint_missing".into(),
+                format!("checkpoints {expected_id} to {} are missing", id - 1),
+            ));
         }
         if from_id != prev_to || previous_digest != prev_digest {
-            problems.push((from_id + 1, Some(to_id), "checkpoint_chain".into(), format!("checkpoint {id} does not continue the previous checkpoint's range and digest")));
+            problems.push((
+                from_id + 1,
+                Some(to_id),
+                "checkpoint_chain".into(),
+                format!("checkpoint {id} does not continue the previous checkpoint's range and digest"),
+            ));
         }
         let report = verify_document(&doc, verifying_key);
         if !report.valid {
-            problems.push((from_id + 1, Some(to_id), "checkpoint_signature".into(), format!("checkpoint {id}: {}", report.reason.unwrap_or_default())));
+            problems.push((
+                from_id + 1,
+                Some(to_id),
+                "checkpoint_signature".into(),
+                format!("checkpoint {id}: {}", report.reason.unwrap_or_default()),
+            ));
         }
         if row.get::<bool>(8)?.unwrap_or(true) {
-            problems.push((from_id + 1, Some(to_id), "checkpoint_columns".into(), format!("checkpoint {id}: stored columns differ from the signed JSON")));
+            problems.push((
+                from_id + 1,
+                Some(to_id),
+                "checkpoint_columns".into(),
+                format!("checkpoint {id}: stored columns differ from the signed JSON"),
+            ));
         }
         let row_count = row.get::<i64>(4)?.unwrap_or_default();
-        out.push(Checkpoint { id, from_id, to_id, row_count, previous_digest: previous_digest.clone(), digest: digest.clone(), hasher: None });
+        out.push(Checkpoint {
+            id,
+            from_id,
+            to_id,
+            row_count,
+            previous_digest: previous_digest.clone(),
+            digest: digest.clone(),
+            hasher: None,
+        });
         (expected_id, prev_to, prev_digest) = (id + 1, to_id, digest);
     }
     let head = client.select("SELECT head_checkpoint_id, head_digest FROM parmana.checkpoint_state", Some(1), &[])?;
@@ -319,7 +360,12 @@ fn verify_checkpoints(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Re
         if let Some(head_id) = head_id {
             let matches = out.last().is_some_and(|c| c.id == head_id && Some(&c.digest) == head_digest.as_ref());
             if !matches && out.iter().all(|c| c.id != head_id || Some(&c.digest) != head_digest.as_ref()) {
-                problems.push((prev_to + 1, None, "checkpoint_missing".into(), format!("the chain head, checkpoint {head_id}, is missing or altered")));
+                problems.push((
+                    prev_to + 1,
+                    None,
+                    "checkpoint_missing".into(),
+                    format!("the chain head, checkpoint {head_id}, is missing or altered"),
+                ));
             }
         }
     }
@@ -342,10 +388,20 @@ fn verify_overrides(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Resu
         let override_row = row.get::<i64>(4)?.unwrap_or_default();
         let report = verify_document(&document(&row, 2)?, verifying_key);
         if !report.valid {
-            problems.push((attestation_id, Some(attestation_id), "override_signature".into(), format!("parmana.overrides id {override_row}: {}", report.reason.unwrap_or_default())));
+            problems.push((
+                attestation_id,
+                Some(attestation_id),
+                "override_signature".into(),
+                format!("parmana.overrides id {override_row}: {}", report.reason.unwrap_or_default()),
+            ));
         }
         if row.get::<bool>(3)?.unwrap_or(true) {
-            problems.push((attestation_id, Some(attestation_id), "override_columns".into(), format!("parmana.overrides id {override_row}: stored columns differ from the signed record")));
+            problems.push((
+                attestation_id,
+                Some(attestation_id),
+                "override_columns".into(),
+                format!("parmana.overrides id {override_row}: stored columns differ from the signed record"),
+            ));
         }
     }
     Ok(())

@@ -26,8 +26,12 @@ pub fn raise(err: ParmanaError) -> ! {
 
 /// Raise an internal failure (a broken invariant, never user input) as XX000.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> ! {
-    ErrorReport::new(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("[SYS-000] parmana internal error: {context}: {err}"), "parmana")
-        .report(PgLogLevel::ERROR);
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("[SYS-000] parmana internal error: {context}: {err}"),
+        "parmana",
+    )
+    .report(PgLogLevel::ERROR);
     unreachable!("ERROR does not return")
 }
 

@@ -1,10 +1,10 @@
 //! `parmana_execute` and `parmana_simulate` (SPEC §7): the governed decision path.
 
+use crate::attestations::{insert, notify, AttestationRow};
 use crate::errors::{raise, required, OrRaise};
 use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::signer;
 use crate::policies::{load, PolicyLookup};
-use crate::attestations::{insert, notify, AttestationRow};
 use crate::replay::{claim, Claim};
 use crate::settings::signal_limits;
 use crate::spi::{calling_role, prepared_write};
@@ -12,9 +12,9 @@ use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState
 use parmana_core::canonical::parse_json;
 use parmana_core::hashes::execution_fingerprint;
 use parmana_core::policy::Decision;
+use parmana_core::replay::ReplayState;
 use parmana_core::signals::{validate, validate_execution_id};
 use parmana_core::ParmanaError;
-use parmana_core::replay::ReplayState;
 use pgrx::pg_sys::BuiltinOid::{INT8OID, TEXTOID};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -37,7 +37,8 @@ fn evaluate(policy_id: &str, policy_version: &str, signals: &str) -> Evaluated {
         raise(ParmanaError::invalid_input("VAL-010", format!("Signals are not representable: {e}")))
     });
     let validated = validate(&lookup.policy, &signals, signal_limits()).or_raise();
-    let fingerprint = execution_fingerprint(&lookup.policy.policy_id, &lookup.policy.policy_version, &validated.canonical);
+    let fingerprint =
+        execution_fingerprint(&lookup.policy.policy_id, &lookup.policy.policy_version, &validated.canonical);
     let decision = lookup.policy.evaluate(&validated.values).or_raise();
     Evaluated { lookup, fingerprint, decision }
 }
@@ -145,7 +146,11 @@ fn request_override(
 /// Evaluate only: no replay claim, no signature, no row.
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn parmana_simulate(policy_id: Option<String>, policy_version: Option<String>, signals: Option<JsonbText>) -> JsonbText {
+fn parmana_simulate(
+    policy_id: Option<String>,
+    policy_version: Option<String>,
+    signals: Option<JsonbText>,
+) -> JsonbText {
     let policy_id = required(policy_id, "policy_id");
     let policy_version = required(policy_version, "policy_version");
     let signals = required(signals, "signals");

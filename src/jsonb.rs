@@ -73,11 +73,6 @@ impl IntoDatum for JsonbDatum {
     }
 }
 
-
-
-
-
-
 /// A jsonb argument read straight from its binary form — no `jsonb_out` text, no re-parse. Used
 /// where throughput matters (verification). A document deeper than 127 levels, or with a number
 /// outside the double range, is an `Err` for the caller to report, never a panic.
@@ -116,8 +111,6 @@ impl IntoDatum for JsonbParsed {
     }
 }
 
-
-
 /// Walk a jsonb container with PostgreSQL's iterator into a serde value.
 unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json::Value, &'static str> {
     use pg_sys::JsonbIteratorToken::*;
@@ -135,7 +128,8 @@ unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json
                     return Err("document nested deeper than 127 levels");
                 }
                 let raw = token == WJB_BEGIN_ARRAY && unsafe { v.val.array.rawScalar };
-                let container = if token == WJB_BEGIN_ARRAY { Value::Array(Vec::new()) } else { Value::Object(Map::new()) };
+                let container =
+                    if token == WJB_BEGIN_ARRAY { Value::Array(Vec::new()) } else { Value::Object(Map::new()) };
                 stack.push((container, None, raw));
                 continue;
             }

@@ -44,11 +44,14 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
         return key;
     }
     let pem: Option<String> = Spi::connect(|client| {
-        let plan = prepared(client, "SELECT private_key_pem FROM parmana.signing_key_secrets WHERE key_id = $1", &[TEXTOID]);
+        let plan =
+            prepared(client, "SELECT private_key_pem FROM parmana.signing_key_secrets WHERE key_id = $1", &[TEXTOID]);
         client.select(plan, Some(1), &[key_id.into()])?.first().get_one::<String>()
     })
     .unwrap_or(None);
-    let pem = pem.unwrap_or_else(|| raise(ParmanaError::no_signing_key(format!("No private key stored for active key {key_id}"))));
+    let pem = pem.unwrap_or_else(|| {
+        raise(ParmanaError::no_signing_key(format!("No private key stored for active key {key_id}")))
+    });
     let key = Rc::new(KeyPair::from_pkcs8_pem(&pem).or_raise());
     if key.key_id() != key_id {
         raise(ParmanaError::no_signing_key(format!("Stored private key does not match key id {key_id}")));
@@ -89,13 +92,18 @@ pub fn read_file_key(path: &str) -> Result<(Rc<KeyPair>, bool), ParmanaError> {
     let meta = std::fs::metadata(path).map_err(unreadable)?;
     let (modified, len) = (meta.modified().ok(), meta.len());
     let cached = FILE_KEY.with(|f| {
-        f.borrow().as_ref().filter(|k| k.path == path && k.modified == modified && k.len == len).map(|k| (k.key.clone(), k.registered))
+        f.borrow()
+            .as_ref()
+            .filter(|k| k.path == path && k.modified == modified && k.len == len)
+            .map(|k| (k.key.clone(), k.registered))
     });
     if let Some(hit) = cached {
         return Ok(hit);
     }
     let key = Rc::new(KeyPair::from_pkcs8_pem(&std::fs::read_to_string(path).map_err(unreadable)?)?);
-    FILE_KEY.with(|f| *f.borrow_mut() = Some(FileKey { path: path.to_owned(), modified, len, key: key.clone(), registered: false }));
+    FILE_KEY.with(|f| {
+        *f.borrow_mut() = Some(FileKey { path: path.to_owned(), modified, len, key: key.clone(), registered: false })
+    });
     Ok((key, false))
 }
 

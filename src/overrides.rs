@@ -84,13 +84,19 @@ fn check_authority(role: &str, pending: &Pending, approver_role: &str) {
     })
     .or_raise();
     if is_approver != Some(true) {
-        not_authorized("AUTH-001", format!("Role {role:?} may not resolve overrides: it is not a member of parmana_approver"));
+        not_authorized(
+            "AUTH-001",
+            format!("Role {role:?} may not resolve overrides: it is not a member of parmana_approver"),
+        );
     }
     if let Some(allowed) = authorities.filter(|a| !a.is_empty()) {
         if !allowed.iter().any(|a| a == approver_role) {
             not_authorized(
                 "AUTH-002",
-                format!("approver_role {approver_role:?} may not resolve overrides of policy {:?}; allowed: {allowed:?}", pending.policy_id),
+                format!(
+                    "approver_role {approver_role:?} may not resolve overrides of policy {:?}; allowed: {allowed:?}",
+                    pending.policy_id
+                ),
             );
         }
     }
@@ -119,7 +125,8 @@ fn parmana_override(
     let reason = required_text(reason, "reason");
     let role = calling_role();
 
-    let pending = lock_pending(&execution_id).unwrap_or_else(|| raise(ParmanaError::NoPendingOverride { execution_id: execution_id.clone() }));
+    let pending = lock_pending(&execution_id)
+        .unwrap_or_else(|| raise(ParmanaError::NoPendingOverride { execution_id: execution_id.clone() }));
     if pending.status != "pending" {
         raise(ParmanaError::OverrideAlreadyResolved { execution_id: execution_id.clone() });
     }
@@ -128,8 +135,12 @@ fn parmana_override(
     let original: Value = parse_json(&pending.attestation).unwrap_or_else(|e| internal("pending attestation", e));
     let doc = original.as_object().unwrap_or_else(|| internal("pending attestation", "not an object"));
     let policy = PolicyIdentity::of_document(doc).unwrap_or_else(|| internal("pending attestation", "policy fields"));
-    let decision = doc.get("decision").and_then(Decision::from_json).unwrap_or_else(|| internal("pending attestation", "decision"));
-    let fingerprint = doc["execution_fingerprint"].as_str().unwrap_or_else(|| internal("pending attestation", "fingerprint"));
+    let decision = doc
+        .get("decision")
+        .and_then(Decision::from_json)
+        .unwrap_or_else(|| internal("pending attestation", "decision"));
+    let fingerprint =
+        doc["execution_fingerprint"].as_str().unwrap_or_else(|| internal("pending attestation", "fingerprint"));
 
     let key = signer(active_embedded_key_id().as_deref());
     let record = OverrideFields {
@@ -146,7 +157,8 @@ fn parmana_override(
         issued_at: issued_at_now(),
     }
     .sign(&key);
-    let override_id = record.document["overrideId"].as_str().unwrap_or_else(|| internal("override record", "overrideId")).to_owned();
+    let override_id =
+        record.document["overrideId"].as_str().unwrap_or_else(|| internal("override record", "overrideId")).to_owned();
     let override_json = Value::Object(record.document);
 
     let (state, replay_to, status) = if approved {

@@ -59,7 +59,9 @@ pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
             .get_one::<String>()
     })
     .or_raise()
-    .unwrap_or_else(|| raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() }));
+    .unwrap_or_else(|| {
+        raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() })
+    });
     let doc = parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e));
     let policy = Rc::new(compile(&doc).or_raise());
     COMPILED.with(|c| c.borrow_mut().insert(key, policy.clone()));
@@ -72,8 +74,9 @@ pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
     let text = required(policy, "policy").0;
-    let doc = parse_json(&text)
-        .unwrap_or_else(|e| raise(ParmanaError::invalid_policy("POL-002", format!("Policy document is not readable JSON: {e}"))));
+    let doc = parse_json(&text).unwrap_or_else(|e| {
+        raise(ParmanaError::invalid_policy("POL-002", format!("Policy document is not readable JSON: {e}")))
+    });
     let compiled = compile(&doc).or_raise();
     let registered_hash: Option<String> = Spi::connect_mut(|client| {
         let inserted = client.update(

@@ -94,7 +94,10 @@ fn current(execution_id: &str, lock: bool) -> Option<Current> {
     })
     .or_raise();
     let (state, parked, lapsed) = row?;
-    let state = state.as_deref().and_then(ReplayState::parse).unwrap_or_else(|| crate::errors::internal("replay_state.state", "unknown state"));
+    let state = state
+        .as_deref()
+        .and_then(ReplayState::parse)
+        .unwrap_or_else(|| crate::errors::internal("replay_state.state", "unknown state"));
     Some(Current { state: state.effective(lapsed.unwrap_or(false)), parked: parked.unwrap_or(false) })
 }
 
@@ -141,11 +144,17 @@ fn checked_id(execution_id: Option<String>) -> String {
 /// unseen or claimable → RESERVED (lapses after `parmana.reservation_ttl`).
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn parmana_replay_reserve(execution_id: Option<String>, execution_fingerprint: default!(Option<String>, "NULL")) -> String {
+fn parmana_replay_reserve(
+    execution_id: Option<String>,
+    execution_fingerprint: default!(Option<String>, "NULL"),
+) -> String {
     let id = checked_id(execution_id);
     if let Some(fp) = &execution_fingerprint {
         if !is_sha256_hex(fp) {
-            raise(ParmanaError::invalid_input("VAL-015", "execution_fingerprint must be 64 lowercase hex characters (SHA-256)"));
+            raise(ParmanaError::invalid_input(
+                "VAL-015",
+                "execution_fingerprint must be 64 lowercase hex characters (SHA-256)",
+            ));
         }
     }
     let role = calling_role();
@@ -201,7 +210,14 @@ fn parmana_replay_expire(execution_id: Option<String>) -> String {
 fn parmana_replay_mark_executed(execution_id: Option<String>) -> String {
     let id = checked_id(execution_id);
     let role = calling_role();
-    claim(&Claim { execution_id: &id, fingerprint: None, target: ReplayState::Confirmed, parked: false, policy: None, role: &role });
+    claim(&Claim {
+        execution_id: &id,
+        fingerprint: None,
+        target: ReplayState::Confirmed,
+        parked: false,
+        policy: None,
+        role: &role,
+    });
     ReplayState::Confirmed.as_str().to_owned()
 }
 

@@ -66,8 +66,5 @@ pub fn signal_limits() -> SignalLimits {
 
 /// The configured key file, if any (an empty string means none).
 pub fn signing_key_file() -> Option<String> {
-    SIGNING_KEY_FILE
-        .get()
-        .and_then(|c| c.into_string().ok())
-        .filter(|s| !s.trim().is_empty())
+    SIGNING_KEY_FILE.get().and_then(|c| c.into_string().ok()).filter(|s| !s.trim().is_empty())
 }

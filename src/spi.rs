@@ -18,11 +18,20 @@ pub fn prepared(client: &SpiClient<'_>, sql: &'static str, args: &[PgBuiltInOids
 }
 
 /// A statement that writes, prepared on first use in this backend and kept.
-pub fn prepared_write(client: &SpiClient<'_>, sql: &'static str, args: &[PgBuiltInOids]) -> &'static OwnedPreparedStatement {
+pub fn prepared_write(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    args: &[PgBuiltInOids],
+) -> &'static OwnedPreparedStatement {
     keep(client, sql, args, true)
 }
 
-fn keep(client: &SpiClient<'_>, sql: &'static str, args: &[PgBuiltInOids], mutating: bool) -> &'static OwnedPreparedStatement {
+fn keep(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    args: &[PgBuiltInOids],
+    mutating: bool,
+) -> &'static OwnedPreparedStatement {
     if let Some(plan) = PLANS.with(|p| p.borrow().get(sql).copied()) {
         return plan;
     }

@@ -91,7 +91,9 @@ fn parmana_dsse(signed: Option<JsonbText>) -> Option<JsonbText> {
         .unwrap_or_else(|_| raise(ParmanaError::invalid_input("ARG-001", "Document is not representable JSON")));
     match dsse_envelope(&doc) {
         Ok(env) => Some(JsonbText::from_value(&env)),
-        Err(reason) => raise(ParmanaError::invalid_input("ARG-001", format!("Not a signed parmana document: {reason}"))),
+        Err(reason) => {
+            raise(ParmanaError::invalid_input("ARG-001", format!("Not a signed parmana document: {reason}")))
+        }
     }
 }
 

@@ -55,14 +55,21 @@ fn benches(c: &mut Criterion) {
     });
     let values = validate(&policy, &signals, SignalLimits::default()).unwrap().values;
     c.bench_function("evaluate policy", |b| b.iter(|| policy.evaluate(black_box(&values)).unwrap()));
-    c.bench_function("sign attestation (build + JCS + Ed25519)", |b| b.iter(|| attestation(&policy, black_box(&signals), &key)));
+    c.bench_function("sign attestation (build + JCS + Ed25519)", |b| {
+        b.iter(|| attestation(&policy, black_box(&signals), &key))
+    });
     c.bench_function("Ed25519 verify_strict only", |b| {
         b.iter(|| {
-            vk.verify_strict(&pae(ATTESTATION_TYPE, black_box(canonical_body.as_bytes())), &ed25519_dalek::Signature::from_bytes(&sig))
-                .unwrap()
+            vk.verify_strict(
+                &pae(ATTESTATION_TYPE, black_box(canonical_body.as_bytes())),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .unwrap()
         })
     });
-    c.bench_function("verify_document (full, parsed)", |b| b.iter(|| verify_document(black_box(&att), explicit_key(vk))));
+    c.bench_function("verify_document (full, parsed)", |b| {
+        b.iter(|| verify_document(black_box(&att), explicit_key(vk)))
+    });
     c.bench_function("parse + verify_document", |b| {
         b.iter(|| verify_document(&parse_json(black_box(&att_text)).unwrap(), explicit_key(vk)))
     });

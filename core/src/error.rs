@@ -186,7 +186,10 @@ mod tests {
             (ParmanaError::NoRuleMatched { policy_id: "p".into(), policy_version: "v".into() }, "22000"),
             (ParmanaError::NoPendingOverride { execution_id: "e".into() }, "P0002"),
             (ParmanaError::OverrideAlreadyResolved { execution_id: "e".into() }, "55000"),
-            (ParmanaError::IllegalTransition { execution_id: "e".into(), from: "CONFIRMED".into(), step: "start" }, "55000"),
+            (
+                ParmanaError::IllegalTransition { execution_id: "e".into(), from: "CONFIRMED".into(), step: "start" },
+                "55000",
+            ),
             (ParmanaError::NotAuthorized { code: "AUTH-001", message: "x".into() }, "42501"),
             (ParmanaError::no_signing_key("x"), "55000"),
         ];

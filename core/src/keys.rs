@@ -71,8 +71,7 @@ pub fn key_id(key: &VerifyingKey) -> String {
 
 /// PEM SPKI (`-----BEGIN PUBLIC KEY-----`) of a public key.
 pub fn public_key_pem(key: &VerifyingKey) -> String {
-    key.to_public_key_pem(Default::default())
-        .expect("encoding an Ed25519 public key as SPKI cannot fail")
+    key.to_public_key_pem(Default::default()).expect("encoding an Ed25519 public key as SPKI cannot fail")
 }
 
 /// Parse a PEM SPKI Ed25519 public key.
@@ -119,7 +118,8 @@ mod tests {
 
     #[test]
     fn bad_pem_is_an_error_without_material() {
-        let err = KeyPair::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").err().unwrap();
+        let err =
+            KeyPair::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").err().unwrap();
         assert_eq!(err.code(), "SYS-030");
         assert!(!err.to_string().contains("AAAA"));
         assert!(parse_public_key_pem("nope").is_err());

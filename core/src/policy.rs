@@ -157,7 +157,10 @@ pub fn compile(doc: &Value) -> Result<CompiledPolicy> {
     let mut warnings = Vec::new();
     for key in obj.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
-            warnings.push(Warning { code: "POL-018", message: format!("Unknown top-level field {key:?} is ignored by evaluation") });
+            warnings.push(Warning {
+                code: "POL-018",
+                message: format!("Unknown top-level field {key:?} is ignored by evaluation"),
+            });
         }
     }
     if !is_semver(policy_version) {
@@ -209,19 +212,23 @@ fn is_semver(v: &str) -> bool {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
 }
 
 fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
     if name.is_empty() {
         return Err(ParmanaError::invalid_policy("POL-019", "Signal names must not be empty"));
     }
-    let spec = spec
-        .as_object()
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-010", format!("Signal {name:?} must be declared as an object with a type")))?;
+    let spec = spec.as_object().ok_or_else(|| {
+        ParmanaError::invalid_policy("POL-010", format!("Signal {name:?} must be declared as an object with a type"))
+    })?;
     let ty = match spec.get("type") {
         Some(Value::String(t)) => t.as_str(),
-        Some(_) => return Err(ParmanaError::invalid_policy("POL-011", format!("Signal {name:?} has a non-string type"))),
+        Some(_) => {
+            return Err(ParmanaError::invalid_policy("POL-011", format!("Signal {name:?} has a non-string type")))
+        }
         None => return Err(ParmanaError::invalid_policy("POL-010", format!("Signal {name:?} is missing type"))),
     };
     Ok(match ty {
@@ -246,7 +253,10 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
                 })?;
                 let s = normalize_text(s).into_owned();
                 if out.contains(&s) {
-                    return Err(ParmanaError::invalid_policy("POL-012", format!("Enum signal {name:?} lists a value twice")));
+                    return Err(ParmanaError::invalid_policy(
+                        "POL-012",
+                        format!("Enum signal {name:?} lists a value twice"),
+                    ));
                 }
                 out.push(s);
             }
@@ -255,7 +265,9 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
         other => {
             return Err(ParmanaError::invalid_policy(
                 "POL-011",
-                format!("Signal {name:?} has invalid type {other:?}; expected integer, number, boolean, string or enum"),
+                format!(
+                    "Signal {name:?} has invalid type {other:?}; expected integer, number, boolean, string or enum"
+                ),
             ))
         }
     })
@@ -317,10 +329,8 @@ fn compile_condition(rule: &str, cond: &Value, signals: &[SignalSpec], depth: us
         match key.as_str() {
             "all" | "any" => {
                 let items = value.as_array().ok_or_else(|| malformed(format!("{key} takes an array")))?;
-                let children = items
-                    .iter()
-                    .map(|c| compile_condition(rule, c, signals, depth + 1))
-                    .collect::<Result<Vec<_>>>()?;
+                let children =
+                    items.iter().map(|c| compile_condition(rule, c, signals, depth + 1)).collect::<Result<Vec<_>>>()?;
                 return Ok(if key == "all" { Condition::All(children) } else { Condition::Any(children) });
             }
             "not" => return Ok(Condition::Not(Box::new(compile_condition(rule, value, signals, depth + 1)?))),
@@ -332,19 +342,21 @@ fn compile_condition(rule: &str, cond: &Value, signals: &[SignalSpec], depth: us
         Some(_) => return Err(malformed("signal must be a string".into())),
         None => {
             let keys: Vec<&String> = obj.keys().collect();
-            return Err(malformed(format!("unknown operator in {keys:?}; expected all, any, not or a signal comparison")));
+            return Err(malformed(format!(
+                "unknown operator in {keys:?}; expected all, any, not or a signal comparison"
+            )));
         }
     };
     if obj.len() != 2 {
         return Err(malformed(format!("comparison on {name:?} must have exactly one operator")));
     }
     let (op, operand) = obj.iter().find(|(k, _)| k.as_str() != "signal").expect("two entries");
-    let signal = signals
-        .iter()
-        .position(|s| &s.name == name)
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-015", format!("Rule {rule:?} references undeclared signal {name:?}")))?;
+    let signal = signals.iter().position(|s| &s.name == name).ok_or_else(|| {
+        ParmanaError::invalid_policy("POL-015", format!("Rule {rule:?} references undeclared signal {name:?}"))
+    })?;
     let spec = &signals[signal];
-    let mismatch = |what: String| ParmanaError::invalid_policy("POL-016", format!("Rule {rule:?} on signal {name:?}: {what}"));
+    let mismatch =
+        |what: String| ParmanaError::invalid_policy("POL-016", format!("Rule {rule:?} on signal {name:?}: {what}"));
     let comparison = match op.as_str() {
         "equals" => return Ok(Condition::Equals { signal, operand: typed_operand(spec, operand).map_err(mismatch)? }),
         "in" => {
@@ -380,7 +392,9 @@ fn typed_operand(spec: &SignalSpec, v: &Value) -> std::result::Result<Operand, S
             }
             Ok(Operand::Number(f))
         }
-        (SignalType::Number, Value::Number(n)) => Ok(Operand::Number(n.as_f64().ok_or("operand is not a finite number")?)),
+        (SignalType::Number, Value::Number(n)) => {
+            Ok(Operand::Number(n.as_f64().ok_or("operand is not a finite number")?))
+        }
         (SignalType::Boolean, Value::Bool(b)) => Ok(Operand::Boolean(*b)),
         (SignalType::String, Value::String(s)) => Ok(Operand::Text(normalize_text(s).into_owned())),
         (SignalType::Enum(values), Value::String(s)) => {
@@ -466,10 +480,11 @@ impl CompiledPolicy {
                 format!("{} signal values given for {} declared signals", values.len(), self.signals.len()),
             ));
         }
-        let rule = self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| ParmanaError::NoRuleMatched {
-            policy_id: self.policy_id.clone(),
-            policy_version: self.policy_version.clone(),
-        })?;
+        let rule =
+            self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| ParmanaError::NoRuleMatched {
+                policy_id: self.policy_id.clone(),
+                policy_version: self.policy_version.clone(),
+            })?;
         Ok(Decision {
             action: rule.outcome.action.clone(),
             requires_override: rule.outcome.requires_override,
@@ -479,11 +494,6 @@ impl CompiledPolicy {
     }
 
     pub fn warnings_json(&self) -> Value {
-        Value::Array(
-            self.warnings
-                .iter()
-                .map(|w| serde_json::json!({"code": w.code, "message": w.message}))
-                .collect(),
-        )
+        Value::Array(self.warnings.iter().map(|w| serde_json::json!({"code": w.code, "message": w.message})).collect())
     }
 }

@@ -137,10 +137,17 @@ pub fn next(execution_id: &str, current: Option<Current>, step: Step) -> Result<
             None => unreachable!("unseen ids are claimable"),
         };
     }
-    let illegal = |from: String| ParmanaError::IllegalTransition { execution_id: execution_id.to_owned(), from, step: step.name() };
+    let illegal = |from: String| ParmanaError::IllegalTransition {
+        execution_id: execution_id.to_owned(),
+        from,
+        step: step.name(),
+    };
     let Some(current) = current else { return Err(illegal("unseen".into())) };
     if current.parked {
-        return Err(illegal(format!("{} (pending override: resolve it with parmana_override)", current.state.as_str())));
+        return Err(illegal(format!(
+            "{} (pending override: resolve it with parmana_override)",
+            current.state.as_str()
+        )));
     }
     match (current.state, step) {
         (Reserved, Step::Start) => Ok(Executing),
@@ -177,7 +184,8 @@ mod tests {
             (Some(Reserved), Step::Expire, Expired),
             (Some(Failed), Step::Expire, Expired),
         ];
-        let states: Vec<Option<ReplayState>> = std::iter::once(None).chain(ALL_STATES.iter().copied().map(Some)).collect();
+        let states: Vec<Option<ReplayState>> =
+            std::iter::once(None).chain(ALL_STATES.iter().copied().map(Some)).collect();
         for from in &states {
             for step in ALL_STEPS {
                 let current = from.map(|s| Current { state: s, parked: false });

@@ -14,7 +14,10 @@ pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.0.0"];
 /// recomputes the runtimeHash of the version an attestation names, so attestations from older
 /// releases keep verifying after an upgrade. Append, never edit, when releasing.
 const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[
-    ("0.1.0", &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "override-workflow", "replay-protection"]),
+    (
+        "0.1.0",
+        &["attestation-signing", "deterministic-evaluation", "dsse-envelope", "override-workflow", "replay-protection"],
+    ),
     (
         "0.2.0",
         &[
@@ -55,10 +58,7 @@ pub fn manifest_definition(version: &str) -> Option<Value> {
 pub fn runtime_hash_of(version: &str) -> Option<&'static str> {
     static HASHES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
     let hashes = HASHES.get_or_init(|| {
-        KNOWN_RUNTIMES
-            .iter()
-            .map(|(v, _)| (*v, jcs_sha256(&manifest_definition(v).expect("listed"))))
-            .collect()
+        KNOWN_RUNTIMES.iter().map(|(v, _)| (*v, jcs_sha256(&manifest_definition(v).expect("listed")))).collect()
     });
     hashes.iter().find(|(v, _)| *v == version).map(|(_, h)| h.as_str())
 }
@@ -98,9 +98,6 @@ mod tests {
             "supported_schema_versions": ["1.0.0"],
             "capabilities": ["deterministic-evaluation", "attestation-signing", "replay-protection", "bundle-verification"],
         });
-        assert_eq!(
-            jcs_sha256(&original),
-            "492e0cf0adc4f85710f64d95c47f1c257300ab5be1ee8a13e2673566685fc794"
-        );
+        assert_eq!(jcs_sha256(&original), "492e0cf0adc4f85710f64d95c47f1c257300ab5be1ee8a13e2673566685fc794");
     }
 }

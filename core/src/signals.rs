@@ -78,9 +78,8 @@ pub struct ValidatedSignals {
 /// shape (VAL-001), undeclared (VAL-003), missing (VAL-004), types (VAL-005..011), PII (VAL-014),
 /// size (VAL-013).
 pub fn validate(policy: &CompiledPolicy, signals: &Value, limits: SignalLimits) -> Result<ValidatedSignals> {
-    let obj = signals
-        .as_object()
-        .ok_or_else(|| ParmanaError::invalid_input("VAL-001", "Signals must be a JSON object"))?;
+    let obj =
+        signals.as_object().ok_or_else(|| ParmanaError::invalid_input("VAL-001", "Signals must be a JSON object"))?;
     if let Some(name) = obj.keys().find(|k| !policy.signals.iter().any(|s| &s.name == *k)) {
         return Err(ParmanaError::invalid_input(
             "VAL-003",

@@ -99,8 +99,20 @@ mod tests {
         // And our DSSE signing verifies with the same key and fails for another type.
         let signed = sign(json!({"a": 1}).as_object().unwrap().clone(), ATTESTATION_TYPE, &kp);
         assert_eq!(signed.canonical_body, r#"{"a":1}"#);
-        assert!(verify_signature(&kp.verifying_key(), ATTESTATION_TYPE, signed.canonical_body.as_bytes(), &signed.signature).is_ok());
-        assert!(verify_signature(&kp.verifying_key(), OVERRIDE_TYPE, signed.canonical_body.as_bytes(), &signed.signature).is_err());
+        assert!(verify_signature(
+            &kp.verifying_key(),
+            ATTESTATION_TYPE,
+            signed.canonical_body.as_bytes(),
+            &signed.signature
+        )
+        .is_ok());
+        assert!(verify_signature(
+            &kp.verifying_key(),
+            OVERRIDE_TYPE,
+            signed.canonical_body.as_bytes(),
+            &signed.signature
+        )
+        .is_err());
         assert!(verify_signature(&kp.verifying_key(), ATTESTATION_TYPE, br#"{"a":2}"#, &signed.signature).is_err());
     }
 

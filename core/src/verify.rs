@@ -23,10 +23,21 @@ const ATTESTATION_FIELDS: &[&str] = &[
     "signerKeyId",
 ];
 
-const CHECKPOINT_FIELDS: &[&str] =
-    &["checkpointId", "fromId", "toId", "rowCount", "previousDigest", "digest", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
+const CHECKPOINT_FIELDS: &[&str] = &[
+    "checkpointId",
+    "fromId",
+    "toId",
+    "rowCount",
+    "previousDigest",
+    "digest",
+    "schemaVersion",
+    "runtimeVersion",
+    "runtimeHash",
+    "signerKeyId",
+];
 
-const OVERRIDE_FIELDS: &[&str] = &["overrideId", "executionId", "approved", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
+const OVERRIDE_FIELDS: &[&str] =
+    &["overrideId", "executionId", "approved", "schemaVersion", "runtimeVersion", "runtimeHash", "signerKeyId"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -39,7 +50,13 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     fn invalid(reason: impl Into<String>) -> VerifyReport {
-        VerifyReport { valid: false, signature_verified: false, runtime_verified: false, schema_compatible: false, reason: Some(reason.into()) }
+        VerifyReport {
+            valid: false,
+            signature_verified: false,
+            runtime_verified: false,
+            schema_compatible: false,
+            reason: Some(reason.into()),
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -89,7 +106,8 @@ pub fn split_signed(doc: &Value) -> Result<SignedParts<'_>, String> {
     if let Some(missing) = required.iter().find(|f| !obj.contains_key(**f)) {
         return Err(format!("missing field {missing}"));
     }
-    let signature = obj.get("signature").ok_or("missing field signature")?.as_str().ok_or("signature is not a string")?;
+    let signature =
+        obj.get("signature").ok_or("missing field signature")?.as_str().ok_or("signature is not a string")?;
     let signer_key_id = obj["signerKeyId"].as_str().ok_or("signerKeyId is not a string")?;
     Ok(SignedParts { payload_type, document: obj, signature, signer_key_id })
 }

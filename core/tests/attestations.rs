@@ -14,9 +14,14 @@ const RFC8032_SEED: [u8; 32] = [
 ];
 
 fn signed_attestation(key: &KeyPair) -> Value {
-    let doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/../fixtures/policies/claims-approval-v1.json", env!("CARGO_MANIFEST_DIR"))).unwrap())
-            .unwrap();
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/../fixtures/policies/claims-approval-v1.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
     let policy = compile(&doc).unwrap();
     let signals = json!({"claim_amount": 8500, "insurance_active": true, "risk_score": 42, "vip_customer": false});
     let v = validate(&policy, &signals, SignalLimits::default()).unwrap();
@@ -70,7 +75,9 @@ fn any_single_changed_field_fails() {
                 json!(parmana_core::signing::base64_encode(&raw))
             }
             Value::String(s) => json!(format!("{s}x")),
-            Value::Object(_) => json!({"action": "reject", "requires_override": false, "reason": "standard_approval", "ruleId": "standard-approval"}),
+            Value::Object(_) => {
+                json!({"action": "reject", "requires_override": false, "reason": "standard_approval", "ruleId": "standard-approval"})
+            }
             other => panic!("unexpected {other}"),
         };
         let report = verify_with(&tampered, &key);

@@ -60,7 +60,12 @@ fn insurance_claim_all_four_checks() {
     let p = compile(&fixture("insurance-claim-approval-1.0.0")).unwrap();
     let base = json!({"claimAmount": 1, "customerTier": "gold", "policyActive": true, "fraudCheckPassed": true, "incidentVerified": true});
     assert_eq!(decide(&p, base.clone()).1, "approve-claim");
-    for (field, value) in [("claimAmount", json!(0)), ("policyActive", json!(false)), ("fraudCheckPassed", json!(false)), ("incidentVerified", json!(false))] {
+    for (field, value) in [
+        ("claimAmount", json!(0)),
+        ("policyActive", json!(false)),
+        ("fraudCheckPassed", json!(false)),
+        ("incidentVerified", json!(false)),
+    ] {
         let mut s = base.clone();
         s[field] = value;
         assert_eq!(decide(&p, s), ("reject".into(), "catch-all-reject".into(), true), "{field}");

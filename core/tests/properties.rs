@@ -42,11 +42,17 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(json!(1e21)),
         Just(json!(1e-7)),
     ];
-    let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number, any::<String>().prop_map(Value::String),];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        number,
+        any::<String>().prop_map(Value::String),
+    ];
     leaf.prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::btree_map(any::<String>(), inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(any::<String>(), inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -62,8 +68,12 @@ fn signals_for(policy: &'static CompiledPolicy) -> impl Strategy<Value = Value> 
         1 => any::<String>().prop_map(Value::String),
         1 => Just(Value::Null),
     ];
-    (prop::collection::vec(value, names.len()), prop::collection::vec(any::<bool>(), names.len()), any::<Option<String>>()).prop_map(
-        move |(values, keep, extra)| {
+    (
+        prop::collection::vec(value, names.len()),
+        prop::collection::vec(any::<bool>(), names.len()),
+        any::<Option<String>>(),
+    )
+        .prop_map(move |(values, keep, extra)| {
             let mut m = Map::new();
             for ((name, v), k) in names.iter().zip(values).zip(keep) {
                 if k || names.len() < 3 {
@@ -74,8 +84,7 @@ fn signals_for(policy: &'static CompiledPolicy) -> impl Strategy<Value = Value> 
                 m.insert(extra, json!(1));
             }
             Value::Object(m)
-        },
-    )
+        })
 }
 
 fn key() -> &'static KeyPair {
