@@ -74,6 +74,8 @@ pub struct AttestationFields<'a> {
     pub state: ExecutionState,
     pub issued_at: String,
     pub override_id: Option<&'a str>,
+    /// A resolution names the login that resolved the override it follows.
+    pub resolved_by_login: Option<&'a str>,
 }
 
 /// The current time as RFC 3339 UTC with microseconds, e.g. `2026-11-26T00:16:25.123456Z`.
@@ -95,6 +97,9 @@ impl AttestationFields<'_> {
         body.insert("signerKeyId".into(), json!(signer_key_id));
         if let Some(id) = self.override_id {
             body.insert("overrideId".into(), json!(id));
+        }
+        if let Some(login) = self.resolved_by_login {
+            body.insert("resolvedByLogin".into(), json!(login));
         }
         body
     }

@@ -24,8 +24,10 @@ pub struct OverrideFields<'a> {
     pub approved_by: &'a str,
     pub approver_role: &'a str,
     pub reason: &'a str,
-    /// The database role that resolved it.
+    /// The database role that resolved it (`SET ROLE` included).
     pub resolved_by: &'a str,
+    /// The login that resolved it (`session_user`): who really decided.
+    pub resolved_by_login: &'a str,
     pub issued_at: String,
 }
 
@@ -47,6 +49,7 @@ impl OverrideFields<'_> {
         body.insert("approverRole".into(), json!(self.approver_role));
         body.insert("reason".into(), json!(self.reason));
         body.insert("resolvedBy".into(), json!(self.resolved_by));
+        body.insert("resolvedByLogin".into(), json!(self.resolved_by_login));
         body.insert("issuedAt".into(), json!(self.issued_at));
         body.insert("signerKeyId".into(), json!(signer_key_id));
         body

@@ -1,7 +1,7 @@
 //! Policy documents (SPEC §3): compile once into a `CompiledPolicy`, then evaluate first-match.
 
 use crate::canonical::normalize_text;
-use crate::error::{ParmanaError, Result};
+use crate::error::{codes, Code, ParmanaError, Result};
 use crate::hashes::policy_hash;
 use crate::runtime::SUPPORTED_SCHEMA_VERSIONS;
 use crate::signals::SignalValue;
@@ -86,7 +86,7 @@ pub struct Rule {
 /// A compile-time warning: the policy registers, but a reviewer should look.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Warning {
-    pub code: &'static str,
+    pub code: &'static Code,
     pub message: String,
 }
 
@@ -115,42 +115,40 @@ const TOP_LEVEL_FIELDS: &[&str] = &["policyId", "policyVersion", "schemaVersion"
 /// Longest policyId / policyVersion / schemaVersion, in characters: they are keys, not documents.
 pub const MAX_IDENTIFIER_CHARS: usize = 256;
 
-fn required_string<'a>(doc: &'a Map<String, Value>, field: &str, code: &'static str) -> Result<&'a str> {
+fn required_string<'a>(doc: &'a Map<String, Value>, field: &str, code: &'static Code) -> Result<&'a str> {
     match doc.get(field) {
         Some(Value::String(s))
             if !s.is_empty() && s.chars().count() <= MAX_IDENTIFIER_CHARS && !s.chars().any(char::is_control) =>
         {
             Ok(s)
         }
-        Some(_) => Err(ParmanaError::invalid_policy(
-            code,
-            format!("Policy field {field} must be a string of 1 to {MAX_IDENTIFIER_CHARS} characters without control characters"),
+        Some(_) => Err(ParmanaError::new(code, format!("Policy field {field} is not a valid identifier")).with_detail(
+            format!("It must be a string of 1 to {MAX_IDENTIFIER_CHARS} characters without control characters."),
         )),
-        None => Err(ParmanaError::invalid_policy(code, format!("Policy is missing required field {field}"))),
+        None => Err(ParmanaError::new(code, format!("Policy is missing required field {field}"))),
     }
 }
 
 /// Compile a policy document. Errors carry the POL codes; warnings are returned with the policy.
 pub fn compile(doc: &Value) -> Result<CompiledPolicy> {
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-002", "Policy document must be a JSON object"))?;
-    let policy_id = required_string(obj, "policyId", "POL-003")?;
-    let policy_version = required_string(obj, "policyVersion", "POL-004")?;
-    let schema_version = required_string(obj, "schemaVersion", "POL-005")?;
+    let obj =
+        doc.as_object().ok_or_else(|| ParmanaError::new(&codes::POL_002, "Policy document must be a JSON object"))?;
+    let policy_id = required_string(obj, "policyId", &codes::POL_003)?;
+    let policy_version = required_string(obj, "policyVersion", &codes::POL_004)?;
+    let schema_version = required_string(obj, "schemaVersion", &codes::POL_005)?;
     let signals_schema = match obj.get("signalsSchema") {
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(ParmanaError::invalid_policy("POL-006", "Policy field signalsSchema must be an object")),
-        None => return Err(ParmanaError::invalid_policy("POL-006", "Policy is missing required field signalsSchema")),
+        Some(_) => return Err(ParmanaError::new(&codes::POL_006, "Policy field signalsSchema must be an object")),
+        None => return Err(ParmanaError::new(&codes::POL_006, "Policy is missing required field signalsSchema")),
     };
     let rules_doc = match obj.get("rules") {
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(ParmanaError::invalid_policy("POL-007", "Policy field rules must be an array")),
-        None => return Err(ParmanaError::invalid_policy("POL-007", "Policy is missing required field rules")),
+        Some(_) => return Err(ParmanaError::new(&codes::POL_007, "Policy field rules must be an array")),
+        None => return Err(ParmanaError::new(&codes::POL_007, "Policy is missing required field rules")),
     };
     if !SUPPORTED_SCHEMA_VERSIONS.contains(&schema_version) {
-        return Err(ParmanaError::invalid_policy(
-            "POL-009",
+        return Err(ParmanaError::new(
+            &codes::POL_009,
             format!("Unsupported schemaVersion {schema_version:?}; supported: {SUPPORTED_SCHEMA_VERSIONS:?}"),
         ));
     }
@@ -158,14 +156,14 @@ pub fn compile(doc: &Value) -> Result<CompiledPolicy> {
     for key in obj.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
             warnings.push(Warning {
-                code: "POL-018",
+                code: &codes::POL_018,
                 message: format!("Unknown top-level field {key:?} is ignored by evaluation"),
             });
         }
     }
     if !is_semver(policy_version) {
         warnings.push(Warning {
-            code: "POL-022",
+            code: &codes::POL_022,
             message: format!("policyVersion {policy_version:?} is not MAJOR.MINOR.PATCH"),
         });
     }
@@ -181,17 +179,17 @@ pub fn compile(doc: &Value) -> Result<CompiledPolicy> {
     for (index, rule) in rules_doc.iter().enumerate() {
         let rule = compile_rule(index, rule, &signals)?;
         if !ids.insert(rule.id.clone()) {
-            return Err(ParmanaError::invalid_policy("POL-020", format!("Duplicate rule id {:?}", rule.id)));
+            return Err(ParmanaError::new(&codes::POL_020, format!("Duplicate rule id {:?}", rule.id)));
         }
         rules.push(rule);
     }
     match rules.iter().position(|r| always_holds(&r.condition)) {
         None => warnings.push(Warning {
-            code: "POL-021",
+            code: &codes::POL_021,
             message: "No catch-all rule ({\"all\": []}): signals that match no rule fail with SYS-006".into(),
         }),
         Some(at) if at + 1 < rules.len() => warnings.push(Warning {
-            code: "POL-023",
+            code: &codes::POL_023,
             message: format!("Rules after the catch-all {:?} can never match", rules[at].id),
         }),
         Some(_) => {}
@@ -219,17 +217,15 @@ fn is_semver(v: &str) -> bool {
 
 fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
     if name.is_empty() {
-        return Err(ParmanaError::invalid_policy("POL-019", "Signal names must not be empty"));
+        return Err(ParmanaError::new(&codes::POL_019, "Signal names must not be empty"));
     }
     let spec = spec.as_object().ok_or_else(|| {
-        ParmanaError::invalid_policy("POL-010", format!("Signal {name:?} must be declared as an object with a type"))
+        ParmanaError::new(&codes::POL_010, format!("Signal {name:?} must be declared as an object with a type"))
     })?;
     let ty = match spec.get("type") {
         Some(Value::String(t)) => t.as_str(),
-        Some(_) => {
-            return Err(ParmanaError::invalid_policy("POL-011", format!("Signal {name:?} has a non-string type")))
-        }
-        None => return Err(ParmanaError::invalid_policy("POL-010", format!("Signal {name:?} is missing type"))),
+        Some(_) => return Err(ParmanaError::new(&codes::POL_011, format!("Signal {name:?} has a non-string type"))),
+        None => return Err(ParmanaError::new(&codes::POL_010, format!("Signal {name:?} is missing type"))),
     };
     Ok(match ty {
         "integer" => SignalType::Integer,
@@ -240,8 +236,8 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
             let values = match spec.get("values") {
                 Some(Value::Array(values)) if !values.is_empty() => values,
                 _ => {
-                    return Err(ParmanaError::invalid_policy(
-                        "POL-012",
+                    return Err(ParmanaError::new(
+                        &codes::POL_012,
                         format!("Enum signal {name:?} needs a non-empty values array"),
                     ))
                 }
@@ -249,12 +245,12 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
             let mut out: Vec<String> = Vec::with_capacity(values.len());
             for v in values {
                 let s = v.as_str().ok_or_else(|| {
-                    ParmanaError::invalid_policy("POL-012", format!("Enum signal {name:?} values must all be strings"))
+                    ParmanaError::new(&codes::POL_012, format!("Enum signal {name:?} values must all be strings"))
                 })?;
                 let s = normalize_text(s).into_owned();
                 if out.contains(&s) {
-                    return Err(ParmanaError::invalid_policy(
-                        "POL-012",
+                    return Err(ParmanaError::new(
+                        &codes::POL_012,
                         format!("Enum signal {name:?} lists a value twice"),
                     ));
                 }
@@ -263,8 +259,8 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
             SignalType::Enum(out)
         }
         other => {
-            return Err(ParmanaError::invalid_policy(
-                "POL-011",
+            return Err(ParmanaError::new(
+                &codes::POL_011,
                 format!(
                     "Signal {name:?} has invalid type {other:?}; expected integer, number, boolean, string or enum"
                 ),
@@ -276,30 +272,30 @@ fn compile_signal_type(name: &str, spec: &Value) -> Result<SignalType> {
 fn compile_rule(index: usize, rule: &Value, signals: &[SignalSpec]) -> Result<Rule> {
     let obj = rule
         .as_object()
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-013", format!("Rule #{index} must be an object")))?;
+        .ok_or_else(|| ParmanaError::new(&codes::POL_013, format!("Rule #{index} must be an object")))?;
     let id = match obj.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return Err(ParmanaError::invalid_policy("POL-013", format!("Rule #{index} needs a non-empty string id"))),
+        _ => return Err(ParmanaError::new(&codes::POL_013, format!("Rule #{index} needs a non-empty string id"))),
     };
     for key in obj.keys() {
         if !matches!(key.as_str(), "id" | "condition" | "outcome" | "description") {
-            return Err(ParmanaError::invalid_policy("POL-013", format!("Rule {id:?} has unknown field {key:?}")));
+            return Err(ParmanaError::new(&codes::POL_013, format!("Rule {id:?} has unknown field {key:?}")));
         }
     }
     let condition = obj
         .get("condition")
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-013", format!("Rule {id:?} is missing condition")))?;
+        .ok_or_else(|| ParmanaError::new(&codes::POL_013, format!("Rule {id:?} is missing condition")))?;
     let condition = compile_condition(&id, condition, signals, 0)?;
     let outcome = obj
         .get("outcome")
         .and_then(Value::as_object)
-        .ok_or_else(|| ParmanaError::invalid_policy("POL-017", format!("Rule {id:?} needs an outcome object")))?;
+        .ok_or_else(|| ParmanaError::new(&codes::POL_017, format!("Rule {id:?} needs an outcome object")))?;
     let outcome = compile_outcome(&id, outcome)?;
     Ok(Rule { id, condition, outcome })
 }
 
 fn compile_outcome(id: &str, outcome: &Map<String, Value>) -> Result<Outcome> {
-    let bad = |what: &str| ParmanaError::invalid_policy("POL-017", format!("Rule {id:?} outcome: {what}"));
+    let bad = |what: &str| ParmanaError::new(&codes::POL_017, format!("Rule {id:?} outcome: {what}"));
     let action = match outcome.get("action") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => return Err(bad("action must be a non-empty string")),
@@ -319,7 +315,7 @@ fn compile_outcome(id: &str, outcome: &Map<String, Value>) -> Result<Outcome> {
 }
 
 fn compile_condition(rule: &str, cond: &Value, signals: &[SignalSpec], depth: usize) -> Result<Condition> {
-    let malformed = |what: String| ParmanaError::invalid_policy("POL-014", format!("Rule {rule:?} condition: {what}"));
+    let malformed = |what: String| ParmanaError::new(&codes::POL_014, format!("Rule {rule:?} condition: {what}"));
     if depth > MAX_CONDITION_DEPTH {
         return Err(malformed(format!("nested deeper than {MAX_CONDITION_DEPTH} levels")));
     }
@@ -352,11 +348,11 @@ fn compile_condition(rule: &str, cond: &Value, signals: &[SignalSpec], depth: us
     }
     let (op, operand) = obj.iter().find(|(k, _)| k.as_str() != "signal").expect("two entries");
     let signal = signals.iter().position(|s| &s.name == name).ok_or_else(|| {
-        ParmanaError::invalid_policy("POL-015", format!("Rule {rule:?} references undeclared signal {name:?}"))
+        ParmanaError::new(&codes::POL_015, format!("Rule {rule:?} references undeclared signal {name:?}"))
     })?;
     let spec = &signals[signal];
     let mismatch =
-        |what: String| ParmanaError::invalid_policy("POL-016", format!("Rule {rule:?} on signal {name:?}: {what}"));
+        |what: String| ParmanaError::new(&codes::POL_016, format!("Rule {rule:?} on signal {name:?}: {what}"));
     let comparison = match op.as_str() {
         "equals" => return Ok(Condition::Equals { signal, operand: typed_operand(spec, operand).map_err(mismatch)? }),
         "in" => {
@@ -475,16 +471,18 @@ impl CompiledPolicy {
     /// `signals::validate` for this policy (one per declared signal, in order).
     pub fn evaluate(&self, values: &[SignalValue]) -> Result<Decision> {
         if values.len() != self.signals.len() {
-            return Err(ParmanaError::invalid_input(
-                "VAL-004",
+            return Err(ParmanaError::new(
+                &codes::VAL_004,
                 format!("{} signal values given for {} declared signals", values.len(), self.signals.len()),
             ));
         }
-        let rule =
-            self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| ParmanaError::NoRuleMatched {
-                policy_id: self.policy_id.clone(),
-                policy_version: self.policy_version.clone(),
-            })?;
+        let rule = self.rules.iter().find(|r| r.condition.holds(values)).ok_or_else(|| {
+            ParmanaError::new(
+                &codes::SYS_006,
+                format!("No rule of policy {:?} version {:?} matched the signals", self.policy_id, self.policy_version),
+            )
+            .with_hint("Add a catch-all rule ({\"all\": []}) as the last rule.")
+        })?;
         Ok(Decision {
             action: rule.outcome.action.clone(),
             requires_override: rule.outcome.requires_override,
@@ -494,6 +492,8 @@ impl CompiledPolicy {
     }
 
     pub fn warnings_json(&self) -> Value {
-        Value::Array(self.warnings.iter().map(|w| serde_json::json!({"code": w.code, "message": w.message})).collect())
+        Value::Array(
+            self.warnings.iter().map(|w| serde_json::json!({"code": w.code.code, "message": w.message})).collect(),
+        )
     }
 }

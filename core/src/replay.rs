@@ -1,7 +1,7 @@
 //! The replay state machine (SPEC §8) as a pure transition function. Storage applies it under a
 //! row lock; TTL lapses are folded in before a step is decided ("effective" state).
 
-use crate::error::ParmanaError;
+use crate::error::{codes, ParmanaError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayState {
@@ -66,7 +66,7 @@ impl ReplayState {
     }
 }
 
-/// The steps of SPEC §8.
+/// The steps of the replay state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Reserve,
@@ -94,9 +94,9 @@ impl Step {
         }
     }
 
-    /// Reserve and mark_executed claim an id; the others move a row that exists.
+    /// Only reserve claims an id; every other step moves a row that someone reserved.
     pub fn claims(self) -> bool {
-        matches!(self, Step::Reserve | Step::MarkExecuted)
+        self == Step::Reserve
     }
 }
 
@@ -126,28 +126,38 @@ pub fn describe(current: Current) -> String {
     }
 }
 
-/// The state after `step`, or why it is refused: claiming a non-claimable id is a replay
-/// (`INV-013`); any other step not allowed from the current state is `SYS-027`.
+/// The state after `step`, or why it is refused: claiming a non-claimable id, or marking a
+/// decided one executed, is a replay (`INV-013`); any other step not allowed from the current
+/// state is `SYS-027`. Marking executed needs a reservation first, so an id nobody reserved can
+/// never read as executed.
 pub fn next(execution_id: &str, current: Option<Current>, step: Step) -> Result<ReplayState, ParmanaError> {
     use ReplayState::*;
+    let replay = |c: Current| ParmanaError::replay(execution_id, &describe(c));
     if step.claims() {
         return match current {
-            c if claimable(c) => Ok(if step == Step::Reserve { Reserved } else { Confirmed }),
-            Some(c) => Err(ParmanaError::Replay { execution_id: execution_id.to_owned(), state: describe(c) }),
+            c if claimable(c) => Ok(Reserved),
+            Some(c) => Err(replay(c)),
             None => unreachable!("unseen ids are claimable"),
         };
     }
-    let illegal = |from: String| ParmanaError::IllegalTransition {
-        execution_id: execution_id.to_owned(),
-        from,
-        step: step.name(),
+    let illegal = |from: &str| {
+        let error = ParmanaError::new(
+            &codes::SYS_027,
+            format!("Illegal replay transition: {} is not allowed from {from}", step.name()),
+        )
+        .with_detail(format!("executionId {execution_id:?}"));
+        match (step, from) {
+            (Step::MarkExecuted, _) => {
+                error.with_hint("Reserve the id first: parmana_replay_reserve, then mark it executed.")
+            }
+            (_, "unseen") => error.with_hint("Reserve the id first with parmana_replay_reserve."),
+            _ => error,
+        }
     };
-    let Some(current) = current else { return Err(illegal("unseen".into())) };
+    let Some(current) = current else { return Err(illegal("unseen")) };
     if current.parked {
-        return Err(illegal(format!(
-            "{} (pending override: resolve it with parmana_override)",
-            current.state.as_str()
-        )));
+        return Err(illegal(&format!("{} (pending override)", current.state.as_str()))
+            .with_hint("An id parked by parmana_execute is resolved only by parmana_override."));
     }
     match (current.state, step) {
         (Reserved, Step::Start) => Ok(Executing),
@@ -155,7 +165,9 @@ pub fn next(execution_id: &str, current: Option<Current>, step: Step) -> Result<
         (Executing, Step::Override) => Ok(Overridden),
         (Reserved | Executing, Step::Fail) => Ok(Failed),
         (Reserved | Failed, Step::Expire) => Ok(Expired),
-        (from, _) => Err(illegal(from.as_str().to_owned())),
+        (Reserved, Step::MarkExecuted) => Ok(Confirmed),
+        (from, Step::MarkExecuted) if from.is_terminal() => Err(replay(current)),
+        (from, _) => Err(illegal(from.as_str())),
     }
 }
 
@@ -168,14 +180,13 @@ mod tests {
         Some(Current { state, parked: false })
     }
 
-    /// The whole table of SPEC §8: every (state, step) pair is either the listed transition or refused.
+    /// The whole table: every (state, step) pair is either the listed transition or refused.
     #[test]
     fn every_transition_legal_or_refused() {
         let legal: &[(Option<ReplayState>, Step, ReplayState)] = &[
             (None, Step::Reserve, Reserved),
             (Some(Expired), Step::Reserve, Reserved),
-            (None, Step::MarkExecuted, Confirmed),
-            (Some(Expired), Step::MarkExecuted, Confirmed),
+            (Some(Reserved), Step::MarkExecuted, Confirmed),
             (Some(Reserved), Step::Start, Executing),
             (Some(Executing), Step::Confirm, Confirmed),
             (Some(Executing), Step::Override, Overridden),
@@ -194,7 +205,9 @@ mod tests {
                     Some((_, _, to)) => assert_eq!(result, Ok(*to), "{from:?} --{step:?}"),
                     None => {
                         let err = result.expect_err(&format!("{from:?} --{step:?} must be refused"));
-                        let expected = if step.claims() { "INV-013@replay" } else { "SYS-027" };
+                        let replay =
+                            step.claims() || (step == Step::MarkExecuted && from.is_some_and(|s| s.is_terminal()));
+                        let expected = if replay { "INV-013@replay" } else { "SYS-027" };
                         assert_eq!(err.code(), expected, "{from:?} --{step:?}");
                     }
                 }
@@ -204,12 +217,12 @@ mod tests {
 
     #[test]
     fn parked_ids_only_move_through_parmana_override() {
-        let parked = Some(Current { state: Executing, parked: true });
+        let parked = Current { state: Executing, parked: true };
         for step in ALL_STEPS {
-            let err = next("id", parked, step).unwrap_err();
+            let err = next("id", Some(parked), step).unwrap_err();
             assert_eq!(err.code(), if step.claims() { "INV-013@replay" } else { "SYS-027" }, "{step:?}");
         }
-        assert!(describe(parked.unwrap()).contains("pending override"));
+        assert!(describe(parked).contains("pending override"));
     }
 
     #[test]

@@ -41,6 +41,20 @@ const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[
             "table-governance",
         ],
     ),
+    (
+        "0.4.0",
+        &[
+            "attestation-signing",
+            "audit-checkpoints",
+            "deterministic-evaluation",
+            "dsse-envelope",
+            "governed-row-binding",
+            "identity-bound-reviews",
+            "override-workflow",
+            "replay-protection",
+            "table-governance",
+        ],
+    ),
 ];
 
 /// The manifest definition whose JCS hash is the runtimeHash.

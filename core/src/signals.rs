@@ -2,15 +2,12 @@
 //! No error message contains a signal's value: it may be personal data.
 
 use crate::canonical::{canonicalize, normalize_text};
-use crate::error::{ParmanaError, Result};
+use crate::error::{codes, Code, ParmanaError, Result};
 use crate::policy::{CompiledPolicy, Operand, SignalType};
 use serde_json::{Map, Number, Value};
 
 /// Largest integer magnitude an `integer` signal may have: ±(2^53−1), exact in a double.
 pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
-
-/// Longest execution id, in characters.
-pub const MAX_EXECUTION_ID_CHARS: usize = 256;
 
 /// A validated, normalized signal value.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,11 +75,10 @@ pub struct ValidatedSignals {
 /// shape (VAL-001), undeclared (VAL-003), missing (VAL-004), types (VAL-005..011), PII (VAL-014),
 /// size (VAL-013).
 pub fn validate(policy: &CompiledPolicy, signals: &Value, limits: SignalLimits) -> Result<ValidatedSignals> {
-    let obj =
-        signals.as_object().ok_or_else(|| ParmanaError::invalid_input("VAL-001", "Signals must be a JSON object"))?;
+    let obj = signals.as_object().ok_or_else(|| ParmanaError::new(&codes::VAL_001, "Signals must be a JSON object"))?;
     if let Some(name) = obj.keys().find(|k| !policy.signals.iter().any(|s| &s.name == *k)) {
-        return Err(ParmanaError::invalid_input(
-            "VAL-003",
+        return Err(ParmanaError::new(
+            &codes::VAL_003,
             format!("Undeclared signal {}: policy {:?} does not declare it", quoted_name(name), policy.policy_id),
         ));
     }
@@ -90,14 +86,14 @@ pub fn validate(policy: &CompiledPolicy, signals: &Value, limits: SignalLimits) 
     let mut normalized = Map::new();
     for spec in &policy.signals {
         let raw = obj.get(&spec.name).ok_or_else(|| {
-            ParmanaError::invalid_input("VAL-004", format!("Required signal {} is missing", quoted_name(&spec.name)))
+            ParmanaError::new(&codes::VAL_004, format!("Required signal {} is missing", quoted_name(&spec.name)))
         })?;
         let value = typed_value(&spec.name, &spec.ty, raw)?;
         if limits.reject_pii {
             if let (SignalType::String, SignalValue::Text(s)) = (&spec.ty, &value) {
                 if let Some(kind) = looks_like_pii(s) {
-                    return Err(ParmanaError::invalid_input(
-                        "VAL-014",
+                    return Err(ParmanaError::new(
+                        &codes::VAL_014,
                         format!(
                             "Signal {} looks like {kind}; signals must not carry personal data (use an id instead)",
                             quoted_name(&spec.name)
@@ -111,7 +107,11 @@ pub fn validate(policy: &CompiledPolicy, signals: &Value, limits: SignalLimits) 
     }
     let canonical = canonicalize(&Value::Object(normalized));
     if canonical.len() > limits.max_bytes {
-        return Err(ParmanaError::SignalsTooLarge { size: canonical.len(), limit: limits.max_bytes });
+        return Err(ParmanaError::new(
+            &codes::VAL_013,
+            format!("Signals too large: canonical signals are {} bytes", canonical.len()),
+        )
+        .with_detail(format!("parmana.max_signals_bytes is {}.", limits.max_bytes)));
     }
     Ok(ValidatedSignals { values, canonical })
 }
@@ -129,12 +129,12 @@ fn quoted_name(name: &str) -> String {
 }
 
 fn typed_value(name: &str, ty: &SignalType, raw: &Value) -> Result<SignalValue> {
-    let wrong = |code: &'static str, expected: &str| {
-        ParmanaError::invalid_input(code, format!("Signal {} must be {expected}", quoted_name(name)))
+    let wrong = |code: &'static Code, expected: &str| {
+        ParmanaError::new(code, format!("Signal {} must be {expected}", quoted_name(name)))
     };
     match ty {
         SignalType::Integer => {
-            let n = raw.as_number().ok_or_else(|| wrong("VAL-007", "an integer"))?;
+            let n = raw.as_number().ok_or_else(|| wrong(&codes::VAL_007, "an integer"))?;
             if let Some(i) = n.as_i64() {
                 if i.abs() <= MAX_SAFE_INTEGER {
                     return Ok(SignalValue::Integer(i));
@@ -145,16 +145,18 @@ fn typed_value(name: &str, ty: &SignalType, raw: &Value) -> Result<SignalValue> 
                     return Ok(SignalValue::Integer(f as i64));
                 }
             }
-            Err(wrong("VAL-007", "an integer within ±(2^53−1)"))
+            Err(wrong(&codes::VAL_007, "an integer within ±(2^53−1)"))
         }
         SignalType::Number => match raw.as_number().and_then(Number::as_f64) {
             Some(f) if f.is_finite() => Ok(SignalValue::Number(if f == 0.0 { 0.0 } else { f })),
-            _ => Err(wrong("VAL-005", "a finite number")),
+            _ => Err(wrong(&codes::VAL_005, "a finite number")),
         },
-        SignalType::Boolean => raw.as_bool().map(SignalValue::Boolean).ok_or_else(|| wrong("VAL-006", "a boolean")),
+        SignalType::Boolean => {
+            raw.as_bool().map(SignalValue::Boolean).ok_or_else(|| wrong(&codes::VAL_006, "a boolean"))
+        }
         SignalType::String => match raw {
             Value::String(s) => Ok(SignalValue::Text(normalize_text(s).into_owned())),
-            _ => Err(wrong("VAL-008", "a string")),
+            _ => Err(wrong(&codes::VAL_008, "a string")),
         },
         SignalType::Enum(allowed) => match raw {
             Value::String(s) => {
@@ -162,27 +164,12 @@ fn typed_value(name: &str, ty: &SignalType, raw: &Value) -> Result<SignalValue> 
                 if allowed.contains(&s) {
                     Ok(SignalValue::Text(s))
                 } else {
-                    Err(wrong("VAL-011", "one of the enum's declared values"))
+                    Err(wrong(&codes::VAL_011, "one of the enum's declared values"))
                 }
             }
-            _ => Err(wrong("VAL-009", "a string (enum)")),
+            _ => Err(wrong(&codes::VAL_009, "a string (enum)")),
         },
     }
-}
-
-/// `execution_id`: the caller's stable business id, 1–256 characters, no control characters.
-pub fn validate_execution_id(id: &str) -> Result<()> {
-    let chars = id.chars().count();
-    if chars == 0 || chars > MAX_EXECUTION_ID_CHARS {
-        return Err(ParmanaError::invalid_input(
-            "VAL-002",
-            format!("execution_id must be 1 to {MAX_EXECUTION_ID_CHARS} characters (got {chars})"),
-        ));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(ParmanaError::invalid_input("VAL-002", "execution_id must not contain control characters"));
-    }
-    Ok(())
 }
 
 /// What kind of personal data a string resembles, if any.
@@ -289,5 +276,5 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }

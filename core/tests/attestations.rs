@@ -35,6 +35,7 @@ fn signed_attestation(key: &KeyPair) -> Value {
         state: ExecutionState::of_decision(&decision),
         issued_at: "2026-11-26T00:00:00.000000Z".into(),
         override_id: None,
+        resolved_by_login: None,
     };
     Value::Object(fields.sign(key).document)
 }
@@ -149,6 +150,7 @@ fn override_record_signs_verifies_and_names_its_id() {
         approver_role: "credit_officer",
         reason: "verified",
         resolved_by: "reviewer",
+        resolved_by_login: "jane",
         issued_at: "2026-11-26T00:00:00.000000Z".into(),
     };
     let record = Value::Object(fields.sign(&key).document);

@@ -3,8 +3,9 @@
 
 use parmana_core::canonical::canonicalize;
 use parmana_core::hashes::execution_fingerprint;
+use parmana_core::identifiers::validate_execution_id;
 use parmana_core::policy::{compile, CompiledPolicy};
-use parmana_core::signals::{validate, validate_execution_id, SignalLimits};
+use parmana_core::signals::{validate, SignalLimits};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
@@ -25,8 +26,8 @@ fn claims(risk: i64, vip: bool, active: bool) -> Value {
 #[test]
 fn claims_approval_rules_in_order_and_at_boundaries() {
     let p = compile(&fixture("claims-approval-v1")).unwrap();
-    assert!(p.warnings.iter().any(|w| w.code == "POL-022"), "v1 is not semver: warned, not refused");
-    assert!(!p.warnings.iter().any(|w| w.code == "POL-021"));
+    assert!(p.warnings.iter().any(|w| w.code.code == "POL-022"), "v1 is not semver: warned, not refused");
+    assert!(!p.warnings.iter().any(|w| w.code.code == "POL-021"));
     // The documented quickstart case.
     assert_eq!(decide(&p, claims(42, false, true)), ("approve".into(), "standard-approval".into(), false));
     // greater_than 80 is strict: 80 is not high risk, 81 is — and high risk wins over VIP (rule order).
@@ -230,14 +231,14 @@ fn pol_warnings() {
     let mut no_catch_all = base_policy();
     no_catch_all["rules"].as_array_mut().unwrap().pop();
     let p = compile(&no_catch_all).unwrap();
-    assert_eq!(p.warnings.iter().map(|w| w.code).collect::<Vec<_>>(), ["POL-021"]);
+    assert_eq!(p.warnings.iter().map(|w| w.code.code).collect::<Vec<_>>(), ["POL-021"]);
     let v = validate(&p, &json!({"n": 0, "b": true, "e": "x"}), SignalLimits::default()).unwrap();
     assert_eq!(p.evaluate(&v.values).unwrap_err().code(), "SYS-006");
 
     let mut unreachable = base_policy();
     unreachable["rules"].as_array_mut().unwrap().push(json!({"id": "late", "condition": {"signal": "b", "equals": true}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}));
     unreachable["description"] = json!("extra");
-    let codes: Vec<_> = compile(&unreachable).unwrap().warnings.iter().map(|w| w.code).collect();
+    let codes: Vec<_> = compile(&unreachable).unwrap().warnings.iter().map(|w| w.code.code).collect();
     assert_eq!(codes, ["POL-018", "POL-023"]);
 }
 
