@@ -10,7 +10,7 @@ bench_setup() {
   scripts/cluster.sh start >/dev/null
   trap 'scripts/cluster.sh stop' EXIT
   scripts/cluster.sh psql -d postgres -qc 'CREATE DATABASE bench'
-  bpsql -c 'CREATE EXTENSION parmana' -c "SELECT parmana_register_policy('$(cat fixtures/policies/loan-approval-1.0.0.json)'::jsonb)" >/dev/null
+  bpsql -c 'CREATE EXTENSION parmana' -c "SELECT parmana.parmana_register_policy('$(cat fixtures/policies/loan-approval-1.0.0.json)'::jsonb)" >/dev/null
 }
 bpsql() { scripts/cluster.sh psql -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
 # pgbench_tps SECONDS SCRIPT [extra pgbench args]: TPS of 2 clients

@@ -2,7 +2,7 @@
 """(c) Per-backend memory over one million executes: one connection runs 100 transactions of
 10,000 executes; its backend's VmRSS and RssAnon (private memory) are read from /proc after
 100,000 and after 1,000,000. Then the peak private memory while one checkpoint seals all those rows
-and while parmana_audit_verify() checks them (bounded by a batch, not by the log's size).
+and while parmana.parmana_audit_verify() checks them (bounded by a batch, not by the log's size).
 Usage: bench/memory.py HOST PORT [total] [dbname]"""
 import sys
 import threading
@@ -29,7 +29,7 @@ def main():
         samples = {}
         for b in range(total // batch):
             c.execute(
-                "SELECT count(parmana_execute('m-' || %s || '-' || g, 'loan-approval', '1.0.0', "
+                "SELECT count(parmana.parmana_execute('m-' || %s || '-' || g, 'loan-approval', '1.0.0', "
                 "'{\"credit_score\": 720, \"loan_amount\": 1}')) FROM generate_series(1, %s) g", (b, batch))
             done = (b + 1) * batch
             if done in (batch, total // 10, total):
@@ -37,8 +37,8 @@ def main():
                 print(f"after {done:>9,} executes: VmRSS {samples[done][0]:,} kB, RssAnon {samples[done][1]:,} kB", flush=True)
         tenth, full = samples[total // 10], samples[total]
         print(f"growth from {total // 10:,} to {total:,}: VmRSS {full[0] / tenth[0] - 1:+.1%}, RssAnon {full[1] / tenth[1] - 1:+.1%}")
-        c.execute("SELECT parmana_checkpoint()")  # the watermark the next call seals up to
-        for statement in ("SELECT parmana_checkpoint()->'sealed'->>'rowCount'", "SELECT count(*) FROM parmana_audit_verify()"):
+        c.execute("SELECT parmana.parmana_checkpoint()")  # the watermark the next call seals up to
+        for statement in ("SELECT parmana.parmana_checkpoint()->'sealed'->>'rowCount'", "SELECT count(*) FROM parmana.parmana_audit_verify()"):
             result, peak = peak_private_memory(c, pid, statement)
             print(f"{statement}: {result}; peak RssAnon during the call {peak:,} kB", flush=True)
 

@@ -5,14 +5,14 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${1:-1000000}
 bench_setup
 echo "== generating $ROWS attestations"
-bpsql -c "SELECT count(parmana_execute('v-' || g, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', 400 + g % 400, 'loan_amount', g))) FROM generate_series(1, $ROWS) g" >/dev/null
+bpsql -c "SELECT count(parmana.parmana_execute('v-' || g, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', 400 + g % 400, 'loan_amount', g))) FROM generate_series(1, $ROWS) g" >/dev/null
 bpsql -c 'VACUUM ANALYZE parmana.attestations' -c 'CHECKPOINT'
 # Warm the cache and let background writes settle, so the first measured variant is not penalized.
 bpsql -c 'SELECT count(*) FROM parmana.attestations' >/dev/null
 timed() { bpsql -c '\timing on' "$@" | awk '/^Time:/ {print $2}' | tail -1; }
 SERIAL="SET max_parallel_workers_per_gather = 0"
 PARALLEL="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0"
-FORMS=("parmana_verify(attestation)" "parmana_verify(attestation, (SELECT parmana_public_key()))")
+FORMS=("parmana.parmana_verify(attestation)" "parmana.parmana_verify(attestation, (SELECT parmana.parmana_public_key()))")
 declare -A RUNS
 # Variants alternated within each round.
 for round in 1 2 3; do
@@ -30,5 +30,5 @@ for form in "${FORMS[@]}"; do
     echo "$form, $mode: median $ms ms for $ROWS rows = $(awk -v n="$ROWS" -v ms="$ms" 'BEGIN {printf "%.0f", n / (ms / 1000)}') verifications/s (runs: $runs)"
   done
 done
-bpsql -c "EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE (parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations" -c "$PARALLEL" \
-  -c "EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE (parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations" | sed 's/^/  plan: /'
+bpsql -c "EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE (parmana.parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations" -c "$PARALLEL" \
+  -c "EXPLAIN (COSTS OFF) SELECT count(*) FILTER (WHERE (parmana.parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations" | sed 's/^/  plan: /'

@@ -57,11 +57,11 @@ def govern_payment(conn, payment, public_keys):
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '200ms'")
         attestation = conn.execute(
-            "SELECT parmana_execute(%s, 'payment-release', '1.0.0', %s::jsonb)", (f"payment-{pid}", json.dumps(signals))
+            "SELECT parmana.parmana_execute(%s, 'payment-release', '1.0.0', %s::jsonb)", (f"payment-{pid}", json.dumps(signals))
         ).fetchone()[0]
         key_id = attestation["signerKeyId"]
         if key_id not in public_keys:
-            public_keys[key_id] = conn.execute("SELECT parmana_public_key(%s)", (key_id,)).fetchone()[0]
+            public_keys[key_id] = conn.execute("SELECT parmana.parmana_public_key(%s)", (key_id,)).fetchone()[0]
         if not verify(attestation, public_keys[key_id]):
             raise VerificationFailed("attestation failed verification: refusing to act")  # rolls back
         state, action = attestation["execution_state"], attestation["decision"]["action"]

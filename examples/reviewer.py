@@ -23,7 +23,7 @@ def resolve(conn, execution_id, action, args):
     try:
         with conn.transaction():
             result = conn.execute(
-                "SELECT parmana_override(%s, %s, %s, %s, %s)",
+                "SELECT parmana.parmana_override(%s, %s, %s, %s, %s)",
                 (execution_id, approve, args.reviewer, args.role, reason),
             ).fetchone()[0]
     except psycopg.Error as e:

@@ -13,13 +13,14 @@ case "${1:-}" in
     rm -rf "$DIR"; mkdir -p "$DIR"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$DIR"
     as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -U postgres --encoding=UTF8 --locale=C >"$DIR/initdb.log"
-    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
+    # RUST_BACKTRACE on purpose: clients must never see a Rust backtrace, and tests prove it.
+    as_pg env RUST_BACKTRACE=1 "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
       -o "-c listen_addresses='' -c unix_socket_directories='$DIR' -c port=$PORT" start >/dev/null
     echo "cluster up: host=$DIR port=$PORT (log $DIR/server.log)"
     ;;
   resume)
     # Start the existing cluster again (after a crash: PostgreSQL runs recovery).
-    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 120 \
+    as_pg env RUST_BACKTRACE=1 "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 120 \
       -o "-c listen_addresses='' -c unix_socket_directories='$DIR' -c port=$PORT" start >/dev/null
     ;;
   stop)

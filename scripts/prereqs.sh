@@ -2,7 +2,7 @@
 # Installs what building and testing parmana needs, skipping what is already there:
 # Debian packages, cargo-pgrx 0.18.0 (initialised for the system PostgreSQL 15), Python test libraries.
 set -euo pipefail
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 need_apt=()

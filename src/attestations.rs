@@ -1,4 +1,4 @@
-//! Storing signed attestations in `parmana.attestations`, and notifications.
+//! Storing signed attestations in `parmana.attestations`.
 
 use crate::errors::OrRaise;
 use crate::jsonb::JsonbDatum;
@@ -18,7 +18,9 @@ pub struct AttestationRow<'a> {
     pub execution_state: &'a str,
     pub signer_key_id: &'a str,
     pub issued_at: &'a str,
+    /// The acting role and the login of the caller.
     pub db_user: &'a str,
+    pub db_login: &'a str,
     pub override_id: Option<&'a str>,
     pub attestation: JsonbDatum,
 }
@@ -30,11 +32,11 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
             client,
             "INSERT INTO parmana.attestations \
                (execution_id, kind, execution_fingerprint, policy_id, policy_version, action, execution_state, \
-                signer_key_id, issued_at, db_user, override_id, attestation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10, $11, $12) RETURNING id",
+                signer_key_id, issued_at, db_user, override_id, attestation, db_login) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.timestamptz, $10, $11, $12, $13) RETURNING id",
             &[
                 TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-                JSONBOID,
+                JSONBOID, TEXTOID,
             ],
         );
         let args = [
@@ -50,18 +52,10 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
             row.db_user.into(),
             row.override_id.into(),
             row.attestation.into(),
+            row.db_login.into(),
         ];
         client.update(plan, Some(1), &args)?.first().get_one::<i64>()
     })
     .or_raise()
     .unwrap_or_else(|| crate::errors::internal("attestation insert", "no id returned"))
-}
-
-/// `pg_notify(channel, payload)`: delivered to listeners when the transaction commits.
-pub fn notify(channel: &str, payload: &serde_json::Value) {
-    Spi::connect_mut(|client| {
-        let plan = prepared_write(client, "SELECT pg_catalog.pg_notify($1, $2)", &[TEXTOID, TEXTOID]);
-        client.update(plan, None, &[channel.into(), payload.to_string().into()]).map(|_| ())
-    })
-    .or_raise();
 }

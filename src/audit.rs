@@ -1,10 +1,11 @@
 //! The audit trail: signed checkpoints over `parmana.attestations` and `parmana_audit_verify()`.
 //!
 //! Checkpoints never make executions wait. Each call seals the rows up to the *watermark* taken by
-//! the previous call — the last attestation id handed out then — once every transaction that was
-//! running at that moment has ended (snapshot xmin ≥ the watermark's xmax), so no uncommitted
-//! lower id can appear later under a sealed range. `parmana_execute` and `parmana_override`
-//! always hold a transaction id before they take an attestation id, which this relies on.
+//! the previous call — the last attestation id handed out then — once every transaction that had
+//! parmana.attestations open for writing in this database at that moment has ended, so no
+//! uncommitted lower id can appear later under a sealed range. A transaction takes that lock
+//! before it takes an attestation id and keeps it to its end; transactions elsewhere in the
+//! cluster, or in this database without attestations, never hold a checkpoint back.
 
 use crate::errors::OrRaise;
 use crate::jsonb::{JsonbParsed, JsonbText};
@@ -94,7 +95,12 @@ fn parmana_checkpoint() -> JsonbText {
             .select(
                 "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM parmana.attestations_id_seq),
                         s.watermark_id,
-                        s.watermark_id IS NOT NULL AND pg_snapshot_xmin(pg_current_snapshot()) >= s.watermark_xmax
+                        s.watermark_id IS NOT NULL AND NOT EXISTS (
+                          SELECT FROM pg_catalog.pg_locks l
+                          WHERE l.locktype = 'relation' AND l.relation = 'parmana.attestations'::pg_catalog.regclass
+                            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                                              WHERE d.datname = pg_catalog.current_database())
+                            AND l.virtualtransaction = ANY (s.watermark_holders))
                  FROM (SELECT 1) one LEFT JOIN parmana.checkpoint_state s ON true",
                 Some(1),
                 &[],
@@ -147,11 +153,18 @@ fn parmana_checkpoint() -> JsonbText {
             }
         }
         client.update(
-            "INSERT INTO parmana.checkpoint_state AS s (singleton, watermark_id, watermark_xmax, head_checkpoint_id, head_digest, updated_at) \
-             VALUES (true, $1, pg_snapshot_xmax(pg_current_snapshot()), $2, $3, now()) \
+            "INSERT INTO parmana.checkpoint_state AS s \
+               (singleton, watermark_id, watermark_holders, head_checkpoint_id, head_digest, updated_at) \
+             VALUES (true, $1, \
+               (SELECT coalesce(pg_catalog.array_agg(DISTINCT l.virtualtransaction), '{}') FROM pg_catalog.pg_locks l \
+                WHERE l.locktype = 'relation' AND l.relation = 'parmana.attestations'::pg_catalog.regclass \
+                  AND l.mode = 'RowExclusiveLock' \
+                  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d \
+                                    WHERE d.datname = pg_catalog.current_database())), \
+               $2, $3, pg_catalog.now()) \
              ON CONFLICT (singleton) DO UPDATE SET \
                watermark_id = CASE WHEN $4 THEN s.watermark_id ELSE EXCLUDED.watermark_id END, \
-               watermark_xmax = CASE WHEN $4 THEN s.watermark_xmax ELSE EXCLUDED.watermark_xmax END, \
+               watermark_holders = CASE WHEN $4 THEN s.watermark_holders ELSE EXCLUDED.watermark_holders END, \
                head_checkpoint_id = EXCLUDED.head_checkpoint_id, head_digest = EXCLUDED.head_digest, updated_at = now()",
             None,
             &[

@@ -1,26 +1,25 @@
-//! `parmana_execute` and `parmana_simulate` (SPEC §7): the governed decision path.
+//! `parmana_execute` and `parmana_simulate`: the governed decision path.
 
-use crate::attestations::{insert, notify, AttestationRow};
+use crate::attestations::{insert, AttestationRow};
 use crate::errors::{raise, required, OrRaise};
+use crate::identity::{acting_role, login};
 use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::signer;
+use crate::overrides::{request_override, OverrideRequest};
 use crate::policies::{load, PolicyLookup};
-use crate::replay::{claim, Claim};
+use crate::replay::{check_namespace, claim, Claim};
 use crate::settings::signal_limits;
-use crate::spi::{calling_role, prepared_write};
 use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState};
 use parmana_core::canonical::parse_json;
+use parmana_core::error::codes;
 use parmana_core::hashes::execution_fingerprint;
+use parmana_core::identifiers::validate_execution_id;
 use parmana_core::policy::Decision;
 use parmana_core::replay::ReplayState;
-use parmana_core::signals::{validate, validate_execution_id};
+use parmana_core::signals::validate;
 use parmana_core::ParmanaError;
-use pgrx::pg_sys::BuiltinOid::{INT8OID, TEXTOID};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
-
-/// The channel that announces decisions waiting for a reviewer.
-pub const PENDING_CHANNEL: &str = "parmana_pending_override";
 
 /// What evaluation of signals under a policy yields, before anything is claimed or signed.
 struct Evaluated {
@@ -30,11 +29,11 @@ struct Evaluated {
 }
 
 /// Load the policy, validate and normalize signals, fingerprint and evaluate. Touches no replay row.
-fn evaluate(policy_id: &str, policy_version: &str, signals: &str) -> Evaluated {
-    let lookup = load(policy_id, policy_version);
+fn evaluate(policy_id: &str, policy_version: &str, signals: &str, execution_id: Option<&str>) -> Evaluated {
+    let lookup = load(policy_id, policy_version, execution_id);
     let signals = parse_json(signals).unwrap_or_else(|e| {
         // serde's message names a position, never the value.
-        raise(ParmanaError::invalid_input("VAL-010", format!("Signals are not representable: {e}")))
+        raise(ParmanaError::new(&codes::VAL_010, "Signals are not representable").with_detail(e.to_string()))
     });
     let validated = validate(&lookup.policy, &signals, signal_limits()).or_raise();
     let fingerprint =
@@ -57,10 +56,12 @@ fn parmana_execute(
     let policy_version = required(policy_version, "policy_version");
     let signals = required(signals, "signals");
     validate_execution_id(&execution_id).or_raise();
-    let Evaluated { lookup, fingerprint, decision } = evaluate(&policy_id, &policy_version, &signals.0);
+    let Evaluated { lookup, fingerprint, decision } =
+        evaluate(&policy_id, &policy_version, &signals.0, Some(&execution_id));
+    let (role, login) = (acting_role(), login());
+    check_namespace(&execution_id, lookup.namespace_owner.as_deref(), &login);
     let state = ExecutionState::of_decision(&decision);
     let parked = state == ExecutionState::PendingOverride;
-    let role = calling_role();
     claim(&Claim {
         execution_id: &execution_id,
         fingerprint: Some(&fingerprint),
@@ -68,6 +69,7 @@ fn parmana_execute(
         parked,
         policy: Some((&policy_id, &policy_version)),
         role: &role,
+        login: &login,
     });
     let key = signer(lookup.active_key_id.as_deref());
     let fields = AttestationFields {
@@ -78,6 +80,7 @@ fn parmana_execute(
         state,
         issued_at: issued_at_now(),
         override_id: None,
+        resolved_by_login: None,
     };
     // Parsed into jsonb once: the same datum is stored and returned.
     let attestation = JsonbDatum::from_text(Value::Object(fields.sign(&key).document).to_string());
@@ -92,55 +95,23 @@ fn parmana_execute(
         signer_key_id: key.key_id(),
         issued_at: &fields.issued_at,
         db_user: &role,
+        db_login: &login,
         override_id: None,
         attestation,
     });
     if parked {
-        request_override(&execution_id, &fingerprint, &policy_id, &policy_version, &decision, attestation_id, &role);
+        request_override(&OverrideRequest {
+            execution_id: &execution_id,
+            fingerprint: &fingerprint,
+            policy_id: &policy_id,
+            policy_version: &policy_version,
+            decision: &decision,
+            attestation_id,
+            role: &role,
+            login: &login,
+        });
     }
     attestation
-}
-
-/// Park a decision for review: a pending row in `parmana.overrides` and a notification that
-/// listeners receive at commit.
-fn request_override(
-    execution_id: &str,
-    fingerprint: &str,
-    policy_id: &str,
-    policy_version: &str,
-    decision: &Decision,
-    attestation_id: i64,
-    role: &str,
-) {
-    Spi::connect_mut(|client| {
-        let plan = prepared_write(
-            client,
-            "INSERT INTO parmana.overrides                (execution_id, execution_fingerprint, policy_id, policy_version, action, reason, pending_attestation_id, requested_by)              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID],
-        );
-        let args = [
-            execution_id.into(),
-            fingerprint.into(),
-            policy_id.into(),
-            policy_version.into(),
-            decision.action.as_str().into(),
-            decision.reason.as_str().into(),
-            attestation_id.into(),
-            role.into(),
-        ];
-        client.update(plan, None, &args).map(|_| ())
-    })
-    .or_raise();
-    notify(
-        PENDING_CHANNEL,
-        &json!({
-            "executionId": execution_id,
-            "policyId": policy_id,
-            "policyVersion": policy_version,
-            "action": decision.action,
-            "reason": decision.reason,
-        }),
-    );
 }
 
 /// Evaluate only: no replay claim, no signature, no row.
@@ -154,19 +125,14 @@ fn parmana_simulate(
     let policy_id = required(policy_id, "policy_id");
     let policy_version = required(policy_version, "policy_version");
     let signals = required(signals, "signals");
-    let Evaluated { lookup, fingerprint, decision } = evaluate(&policy_id, &policy_version, &signals.0);
+    let Evaluated { lookup, fingerprint, decision } = evaluate(&policy_id, &policy_version, &signals.0, None);
     JsonbText::from_value(&json!({
         "simulated": true,
         "policyId": lookup.policy.policy_id,
         "policyVersion": lookup.policy.policy_version,
         "policyHash": lookup.policy.policy_hash,
         "execution_fingerprint": fingerprint,
-        "decision": {
-            "action": decision.action,
-            "requires_override": decision.requires_override,
-            "reason": decision.reason,
-            "ruleId": decision.rule_id,
-        },
+        "decision": decision.to_json(),
         "execution_state": ExecutionState::of_decision(&decision).as_str(),
     }))
 }

@@ -1,6 +1,7 @@
 //! jsonb arguments and results as JSON text. pgrx's `JsonB` panics (XX000) on numbers serde
 //! cannot hold, such as 1e400; taking the text lets every function report bad input its own way.
 
+use parmana_core::govern::RowValue;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::pg_sys;
@@ -8,6 +9,7 @@ use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
 use pgrx::{direct_function_call, direct_function_call_as_datum, FromDatum, IntoDatum};
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 
 /// A jsonb value as its JSON text.
@@ -111,6 +113,84 @@ impl IntoDatum for JsonbParsed {
     }
 }
 
+/// A row as `to_jsonb(row)` writes it, read from jsonb's binary form: column name to value, with
+/// numbers kept as their exact decimal text (`numeric_out`), so rounding and keys stay exact.
+pub struct JsonbRow(pub Result<HashMap<String, RowValue>, &'static str>);
+
+impl FromDatum for JsonbRow {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<JsonbRow> {
+        if is_null {
+            return None;
+        }
+        unsafe {
+            let stored = datum.cast_mut_ptr::<pg_sys::varlena>();
+            let jsonb = pg_sys::pg_detoast_datum(stored) as *mut pg_sys::Jsonb;
+            let row = read_row(&mut (*jsonb).root);
+            if jsonb as *mut pg_sys::varlena != stored {
+                pg_sys::pfree(jsonb as *mut std::ffi::c_void);
+            }
+            Some(JsonbRow(row))
+        }
+    }
+}
+
+/// pgrx's SPI row reader needs both directions; a row is only ever read.
+impl IntoDatum for JsonbRow {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        None
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+/// The top level of a jsonb object, one entry per key; nested containers become serde values.
+unsafe fn read_row(root: *mut pg_sys::JsonbContainer) -> Result<HashMap<String, RowValue>, &'static str> {
+    use pg_sys::JsonbIteratorToken::*;
+    let mut it = unsafe { pg_sys::JsonbIteratorInit(root) };
+    let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+    let mut row = HashMap::new();
+    let mut key = None;
+    if unsafe { pg_sys::JsonbIteratorNext(&mut it, &mut v, true) } != WJB_BEGIN_OBJECT {
+        return Err("not a JSON object");
+    }
+    loop {
+        match unsafe { pg_sys::JsonbIteratorNext(&mut it, &mut v, true) } {
+            WJB_KEY => match unsafe { scalar(&v)? } {
+                serde_json::Value::String(k) => key = Some(k),
+                _ => return Err("non-string key"),
+            },
+            WJB_VALUE => {
+                let value = match v.type_ {
+                    pg_sys::jbvType::jbvNumeric => RowValue::Number(unsafe { numeric_text(&v)? }),
+                    pg_sys::jbvType::jbvBinary => RowValue::Json(unsafe { read_container(v.val.binary.data)? }),
+                    _ => match unsafe { scalar(&v)? } {
+                        serde_json::Value::Null => RowValue::Null,
+                        serde_json::Value::Bool(b) => RowValue::Bool(b),
+                        serde_json::Value::String(s) => RowValue::Text(s),
+                        other => RowValue::Json(other),
+                    },
+                };
+                row.insert(key.take().ok_or("value without a key")?, value);
+            }
+            WJB_END_OBJECT => return Ok(row),
+            _ => return Err("unexpected jsonb token"),
+        }
+    }
+}
+
+/// The exact decimal text of a jsonb numeric.
+unsafe fn numeric_text(v: &pg_sys::JsonbValue) -> Result<String, &'static str> {
+    unsafe {
+        let text = direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(v.val.numeric))])
+            .ok_or("numeric_out failed")?;
+        let owned = text.to_str().map_err(|_| "number")?.to_owned();
+        pg_sys::pfree(text.as_ptr() as *mut std::ffi::c_void);
+        Ok(owned)
+    }
+}
+
 /// Walk a jsonb container with PostgreSQL's iterator into a serde value.
 unsafe fn read_container(root: *mut pg_sys::JsonbContainer) -> Result<serde_json::Value, &'static str> {
     use pg_sys::JsonbIteratorToken::*;
@@ -170,16 +250,8 @@ unsafe fn scalar(v: &pg_sys::JsonbValue) -> Result<serde_json::Value, &'static s
             let bytes = unsafe { std::slice::from_raw_parts(s.val as *const u8, s.len as usize) };
             Value::String(std::str::from_utf8(bytes).map_err(|_| "string is not UTF-8")?.to_owned())
         }
-        pg_sys::jbvType::jbvNumeric => {
-            let text = unsafe {
-                direct_function_call::<&CStr>(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(v.val.numeric))])
-                    .ok_or("numeric_out failed")?
-            };
-            let number = serde_json::from_str::<Value>(text.to_str().map_err(|_| "number")?)
-                .map_err(|_| "a number outside the IEEE-754 double range");
-            unsafe { pg_sys::pfree(text.as_ptr() as *mut std::ffi::c_void) };
-            number?
-        }
+        pg_sys::jbvType::jbvNumeric => serde_json::from_str::<Value>(&unsafe { numeric_text(v)? })
+            .map_err(|_| "a number outside the IEEE-754 double range")?,
         _ => return Err("unsupported jsonb value"),
     })
 }
@@ -230,7 +302,7 @@ macro_rules! sql_type_jsonb {
         }
     )*};
 }
-sql_type_jsonb!(JsonbText, JsonbDatum, JsonbParsed, JsonbResult);
+sql_type_jsonb!(JsonbText, JsonbDatum, JsonbParsed, JsonbResult, JsonbRow);
 
 /// Wrappers taken as arguments, through their `FromDatum` (functions take `Option<_>` for NULL).
 macro_rules! jsonb_argument {
@@ -243,7 +315,7 @@ macro_rules! jsonb_argument {
         }
     )*};
 }
-jsonb_argument!(JsonbText, JsonbParsed);
+jsonb_argument!(JsonbText, JsonbParsed, JsonbRow);
 
 /// Wrappers returned as results, through their `IntoDatum`.
 macro_rules! jsonb_result {

@@ -5,6 +5,7 @@ use crate::errors::{raise, OrRaise};
 use crate::jsonb::JsonbText;
 use crate::settings::signing_key_file;
 use crate::spi::prepared;
+use parmana_core::error::codes;
 use parmana_core::keys::{parse_public_key_pem, Ed25519VerifyingKey, KeyPair};
 use parmana_core::ParmanaError;
 use pgrx::pg_sys::BuiltinOid::TEXTOID;
@@ -36,9 +37,11 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
         return file_key(&path);
     }
     let key_id = active_embedded.unwrap_or_else(|| {
-        raise(ParmanaError::no_signing_key(
-            "No usable signing key: no active key in parmana.signing_keys and parmana.signing_key_file is not set; run parmana_rotate_key()",
-        ))
+        raise(
+            ParmanaError::no_signing_key("No usable signing key")
+                .with_detail("No key is active in parmana.signing_keys and parmana.signing_key_file is not set.")
+                .with_hint("Run parmana.parmana_rotate_key() as parmana_admin, or configure parmana.signing_key_file."),
+        )
     });
     if let Some(key) = EMBEDDED.with(|k| k.borrow().get(key_id).cloned()) {
         return key;
@@ -46,9 +49,13 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
     let pem: Option<String> = Spi::connect(|client| {
         let plan =
             prepared(client, "SELECT private_key_pem FROM parmana.signing_key_secrets WHERE key_id = $1", &[TEXTOID]);
-        client.select(plan, Some(1), &[key_id.into()])?.first().get_one::<String>()
+        let table = client.select(plan, Some(1), &[key_id.into()])?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table.first().get_one::<String>()
     })
-    .unwrap_or(None);
+    .or_raise();
     let pem = pem.unwrap_or_else(|| {
         raise(ParmanaError::no_signing_key(format!("No private key stored for active key {key_id}")))
     });
@@ -64,9 +71,13 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
 pub fn active_embedded_key_id() -> Option<String> {
     Spi::connect(|client| {
         let plan = prepared(client, "SELECT key_id FROM parmana.signing_keys WHERE active", &[]);
-        client.select(plan, Some(1), &[])?.first().get_one::<String>()
+        let table = client.select(plan, Some(1), &[])?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table.first().get_one::<String>()
     })
-    .unwrap_or(None)
+    .or_raise()
 }
 
 /// The file key, re-read when the path, size or modification time changes, and registered in
@@ -125,11 +136,12 @@ fn install_new_embedded_key() -> (Rc<KeyPair>, Option<String>) {
     let previous = Spi::connect_mut(|client| {
         // Serialize rotations; executions only read this table and are not blocked.
         client.update("LOCK TABLE parmana.signing_keys IN SHARE ROW EXCLUSIVE MODE", None, &[])?;
-        let previous = client
-            .update("UPDATE parmana.signing_keys SET active = false, retired_at = now() WHERE active RETURNING key_id", None, &[])?
-            .first()
-            .get_one::<String>()
-            .unwrap_or(None);
+        let retired = client.update(
+            "UPDATE parmana.signing_keys SET active = false, retired_at = pg_catalog.now() WHERE active RETURNING key_id",
+            None,
+            &[],
+        )?;
+        let previous = if retired.is_empty() { None } else { retired.first().get_one::<String>()? };
         client.update(
             "INSERT INTO parmana.signing_keys (key_id, public_key_pem, source, active) VALUES ($1, $2, 'embedded', true)",
             None,
@@ -163,12 +175,11 @@ fn parmana_internal_bootstrap_key() -> Option<String> {
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_rotate_key() -> JsonbText {
     if let Some(path) = signing_key_file() {
-        raise(ParmanaError::NoSigningKey {
-            code: "SYS-031",
-            message: format!(
-                "Signing key comes from parmana.signing_key_file ({path:?}): rotate by pointing the setting at a new key file and reloading"
-            ),
-        });
+        raise(
+            ParmanaError::new(&codes::SYS_031, "parmana_rotate_key does not rotate a key file")
+                .with_detail(format!("The signing key comes from parmana.signing_key_file ({path:?})."))
+                .with_hint("Rotate by pointing the setting at a new key file and reloading the configuration."),
+        );
     }
     let (key, previous) = install_new_embedded_key();
     JsonbText::from_value(&json!({
@@ -192,9 +203,13 @@ fn parmana_public_key(key_id: default!(Option<String>, "NULL")) -> Option<String
 fn public_key_pem(key_id: &str) -> Option<String> {
     Spi::connect(|client| {
         let plan = prepared(client, "SELECT public_key_pem FROM parmana.signing_keys WHERE key_id = $1", &[TEXTOID]);
-        client.select(plan, Some(1), &[key_id.into()])?.first().get_one::<String>()
+        let table = client.select(plan, Some(1), &[key_id.into()])?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table.first().get_one::<String>()
     })
-    .unwrap_or(None)
+    .or_raise()
 }
 
 /// The registered public key for a signerKeyId (cached: public keys never change).

@@ -7,10 +7,13 @@ mod attestations;
 mod audit;
 mod errors;
 mod execute;
+mod govern;
+mod identity;
 mod jsonb;
 mod keys;
 mod overrides;
 mod policies;
+mod regclass;
 mod replay;
 mod settings;
 mod spi;
@@ -20,11 +23,19 @@ mod verify;
 
 extension_sql_file!("sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("sql/audit.sql", name = "audit", requires = ["bootstrap"]);
-extension_sql_file!("sql/govern.sql", name = "govern", requires = ["audit", parmana_execute]);
+extension_sql_file!("sql/config.sql", name = "config", requires = ["audit", acting_role_sql, govern_signal_columns]);
+extension_sql_file!(
+    "sql/govern.sql",
+    name = "govern",
+    requires = ["config", parmana_execute, govern_execution_id, govern_signals]
+);
 extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // Errors that pass through Rust frames must reach clients without a Rust backtrace, whatever
+    // RUST_BACKTRACE says in the server's environment. Nothing has captured one yet in this process.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     settings::register();
 }
 

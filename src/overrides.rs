@@ -1,37 +1,88 @@
-//! `parmana_override` (SPEC §9): a reviewer resolves a pending decision. Approval signs an
-//! override record and a `completed` resolution attestation (EXECUTING → OVERRIDDEN); rejection
-//! signs the record and a `blocked` attestation (→ REJECTED). The policy is not re-evaluated.
+//! Reviews: `parmana_execute` parks a decision that requires an override (a pending row and a
+//! notification), and `parmana_override` lets a reviewer resolve it. Approval signs an override
+//! record and a `completed` resolution attestation (EXECUTING → OVERRIDDEN); rejection signs the
+//! record and a `blocked` attestation (→ REJECTED). The policy is not re-evaluated.
+//!
+//! Authority is checked against who the caller is, never against what it types: its acting role
+//! must hold parmana_approver, `approver_role` must be a role its login belongs to (and one the
+//! policy's authorities list, if it has any), and the login that resolves may not be the login
+//! that executed.
 
-use crate::attestations::{insert, notify, AttestationRow};
+use crate::attestations::{insert, AttestationRow};
 use crate::errors::{internal, raise, required, OrRaise};
+use crate::identity::{acting_role, has_role, login};
 use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::{active_embedded_key_id, signer};
 use crate::replay::resolve_parked;
-use crate::spi::calling_role;
+use crate::spi::prepared_write;
 use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState, PolicyIdentity};
 use parmana_core::canonical::parse_json;
+use parmana_core::error::codes;
 use parmana_core::hashes::jcs_sha256;
+use parmana_core::identifiers::validate_label;
 use parmana_core::overrides::OverrideFields;
 use parmana_core::policy::Decision;
 use parmana_core::replay::ReplayState;
 use parmana_core::ParmanaError;
+use pgrx::pg_sys::BuiltinOid::{INT8OID, TEXTOID};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
 
-/// The channel that announces resolved overrides.
+/// Announces a parked decision; the payload is `{"id": <parmana.overrides.id>}` and nothing more.
+pub const PENDING_CHANNEL: &str = "parmana_pending_override";
+
+/// Announces a resolution; the payload is `{"id": <parmana.overrides.id>}` and nothing more.
 pub const RESOLVED_CHANNEL: &str = "parmana_override_resolved";
 
-/// A required, non-blank text argument.
-fn required_text(value: Option<String>, argument: &'static str) -> String {
-    let value = required(value, argument);
-    if value.trim().is_empty() {
-        raise(ParmanaError::invalid_input("VAL-016", format!("Argument {argument} must not be empty")));
-    }
-    value
+/// `pg_notify(channel, {"id": id})`, delivered to listeners when the transaction commits. Any role
+/// that may connect can LISTEN (and NOTIFY) on any channel, so the payload only says which row
+/// to look at; what it holds is read from parmana.overrides with the reviewer's own rights.
+fn notify(channel: &str, override_row: i64) {
+    Spi::connect_mut(|client| {
+        let plan = prepared_write(client, "SELECT pg_catalog.pg_notify($1, $2)", &[TEXTOID, TEXTOID]);
+        client.update(plan, None, &[channel.into(), json!({"id": override_row}).to_string().into()]).map(|_| ())
+    })
+    .or_raise();
 }
 
-fn not_authorized(code: &'static str, message: String) -> ! {
-    raise(ParmanaError::NotAuthorized { code, message })
+/// A decision to park for review.
+pub struct OverrideRequest<'a> {
+    pub execution_id: &'a str,
+    pub fingerprint: &'a str,
+    pub policy_id: &'a str,
+    pub policy_version: &'a str,
+    pub decision: &'a Decision,
+    pub attestation_id: i64,
+    pub role: &'a str,
+    pub login: &'a str,
+}
+
+/// Park a decision: a pending row in `parmana.overrides` and a notification at commit.
+pub fn request_override(r: &OverrideRequest<'_>) {
+    let id = Spi::connect_mut(|client| {
+        let plan = prepared_write(
+            client,
+            "INSERT INTO parmana.overrides (execution_id, execution_fingerprint, policy_id, policy_version, action, \
+               reason, pending_attestation_id, requested_by, requested_login) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID],
+        );
+        let args = [
+            r.execution_id.into(),
+            r.fingerprint.into(),
+            r.policy_id.into(),
+            r.policy_version.into(),
+            r.decision.action.as_str().into(),
+            r.decision.reason.as_str().into(),
+            r.attestation_id.into(),
+            r.role.into(),
+            r.login.into(),
+        ];
+        client.update(plan, Some(1), &args)?.first().get_one::<i64>()
+    })
+    .or_raise()
+    .unwrap_or_else(|| internal("override request", "no id returned"));
+    notify(PENDING_CHANNEL, id);
 }
 
 struct Pending {
@@ -39,6 +90,7 @@ struct Pending {
     status: String,
     policy_id: String,
     requested_by: String,
+    requested_login: Option<String>,
     attestation: String,
 }
 
@@ -46,7 +98,8 @@ struct Pending {
 fn lock_pending(execution_id: &str) -> Option<Pending> {
     Spi::connect_mut(|client| {
         let table = client.update(
-            "SELECT o.id, o.resolution_status, o.policy_id, o.requested_by::text, a.attestation::text \
+            "SELECT o.id, o.resolution_status, o.policy_id, o.requested_by::text, o.requested_login::text, \
+               a.attestation::text \
              FROM parmana.overrides o JOIN parmana.attestations a ON a.id = o.pending_attestation_id \
              WHERE o.execution_id = $1 FOR UPDATE OF o",
             Some(1),
@@ -61,50 +114,64 @@ fn lock_pending(execution_id: &str) -> Option<Pending> {
             status: row.get::<String>(2)?.unwrap_or_default(),
             policy_id: row.get::<String>(3)?.unwrap_or_default(),
             requested_by: row.get::<String>(4)?.unwrap_or_default(),
-            attestation: row.get::<String>(5)?.unwrap_or_default(),
+            requested_login: row.get::<String>(5)?,
+            attestation: row.get::<String>(6)?.unwrap_or_default(),
         }))
     })
     .or_raise()
 }
 
-/// The caller must hold `parmana_approver`; the policy's authorities (if any) must list
-/// `approver_role`; and the resolving role may not be the one that executed.
-fn check_authority(role: &str, pending: &Pending, approver_role: &str) {
-    let (is_approver, authorities) = Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT pg_catalog.pg_has_role($1::name, 'parmana_approver', 'USAGE'), \
-                   (SELECT pg_catalog.array_agg(approver_role ORDER BY approver_role) FROM parmana.override_authorities WHERE policy_id = $2)",
-                Some(1),
-                &[role.into(), pending.policy_id.as_str().into()],
-            )?
-            .first()
-            .get_two::<bool, Vec<String>>()?;
-        Ok::<_, pgrx::spi::SpiError>(row)
+/// The approver roles a policy's authorities list (empty: any approver may resolve).
+fn authorities(policy_id: &str) -> Vec<String> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT approver_role::text FROM parmana.override_authorities WHERE policy_id = $1",
+            None,
+            &[policy_id.into()],
+        )?;
+        rows.into_iter().map(|r| r.get::<String>(1).map(Option::unwrap_or_default)).collect::<Result<Vec<_>, _>>()
     })
-    .or_raise();
-    if is_approver != Some(true) {
-        not_authorized(
-            "AUTH-001",
+    .or_raise()
+}
+
+/// Refuse the resolution unless the caller really may resolve it.
+fn check_authority(pending: &Pending, approver_role: &str, login: &str, role: &str) {
+    if !has_role(role, "parmana_approver", "USAGE") {
+        raise(ParmanaError::new(
+            &codes::AUTH_001,
             format!("Role {role:?} may not resolve overrides: it is not a member of parmana_approver"),
+        ));
+    }
+    if !has_role(login, approver_role, "MEMBER") {
+        raise(
+            ParmanaError::new(
+                &codes::AUTH_002,
+                format!("approver_role {approver_role:?} is not a role login {login:?} belongs to"),
+            )
+            .with_hint("Name a role the login is a member of; grant it to the reviewer's login if it should be."),
         );
     }
-    if let Some(allowed) = authorities.filter(|a| !a.is_empty()) {
-        if !allowed.iter().any(|a| a == approver_role) {
-            not_authorized(
-                "AUTH-002",
-                format!(
-                    "approver_role {approver_role:?} may not resolve overrides of policy {:?}; allowed: {allowed:?}",
-                    pending.policy_id
-                ),
-            );
-        }
-    }
-    if role == pending.requested_by {
-        not_authorized(
-            "AUTH-003",
-            format!("Separation of duties: role {role:?} executed this decision and may not resolve its override"),
+    let allowed = authorities(&pending.policy_id);
+    if !allowed.is_empty() && !allowed.iter().any(|a| a == approver_role) {
+        raise(
+            ParmanaError::new(
+                &codes::AUTH_002,
+                format!("approver_role {approver_role:?} may not resolve overrides of policy {:?}", pending.policy_id),
+            )
+            .with_detail("parmana.override_authorities lists the approver roles for this policy."),
         );
+    }
+    // Logins decide, whatever role they act as; decisions parked before logins were recorded
+    // name only the role that executed.
+    let same = match &pending.requested_login {
+        Some(executed) => executed == login,
+        None => pending.requested_by == login || pending.requested_by == role,
+    };
+    if same {
+        raise(ParmanaError::new(
+            &codes::AUTH_003,
+            format!("Separation of duties: login {login:?} executed this decision and may not resolve its override"),
+        ));
     }
 }
 
@@ -120,17 +187,28 @@ fn parmana_override(
 ) -> JsonbText {
     let execution_id = required(execution_id, "execution_id");
     let approved = required(approved, "approved");
-    let approved_by = required_text(approved_by, "approved_by");
-    let approver_role = required_text(approver_role, "approver_role");
-    let reason = required_text(reason, "reason");
-    let role = calling_role();
-
-    let pending = lock_pending(&execution_id)
-        .unwrap_or_else(|| raise(ParmanaError::NoPendingOverride { execution_id: execution_id.clone() }));
-    if pending.status != "pending" {
-        raise(ParmanaError::OverrideAlreadyResolved { execution_id: execution_id.clone() });
+    let approved_by = required(approved_by, "approved_by");
+    validate_label(&approved_by, "approved_by").or_raise();
+    let approver_role = required(approver_role, "approver_role");
+    let reason = required(reason, "reason");
+    if reason.trim().is_empty() {
+        raise(ParmanaError::new(&codes::VAL_016, "reason must not be blank"));
     }
-    check_authority(&role, &pending, &approver_role);
+    let (role, login) = (acting_role(), login());
+
+    let pending = lock_pending(&execution_id).unwrap_or_else(|| {
+        raise(ParmanaError::new(
+            &codes::SYS_021,
+            format!("No pending execution found for executionId {execution_id:?}"),
+        ))
+    });
+    if pending.status != "pending" {
+        raise(ParmanaError::new(
+            &codes::SYS_026,
+            format!("Override already resolved for executionId {execution_id:?}"),
+        ));
+    }
+    check_authority(&pending, &approver_role, &login, &role);
 
     let original: Value = parse_json(&pending.attestation).unwrap_or_else(|e| internal("pending attestation", e));
     let doc = original.as_object().unwrap_or_else(|| internal("pending attestation", "not an object"));
@@ -154,6 +232,7 @@ fn parmana_override(
         approver_role: &approver_role,
         reason: &reason,
         resolved_by: &role,
+        resolved_by_login: &login,
         issued_at: issued_at_now(),
     }
     .sign(&key);
@@ -174,6 +253,7 @@ fn parmana_override(
         state,
         issued_at: issued_at_now(),
         override_id: Some(&override_id),
+        resolved_by_login: Some(&login),
     };
     let resolution_json = Value::Object(resolution.sign(&key).document);
     let resolution_id = insert(&AttestationRow {
@@ -187,36 +267,35 @@ fn parmana_override(
         signer_key_id: key.key_id(),
         issued_at: &resolution.issued_at,
         db_user: &role,
+        db_login: &login,
         override_id: Some(&override_id),
         attestation: JsonbDatum::from_text(resolution_json.to_string()),
     });
     resolve_parked(&execution_id, replay_to);
     Spi::connect_mut(|client| {
-        client
-            .update(
-                "UPDATE parmana.overrides SET resolution_status = $2, approved_by = $3, approver_role = $4, resolution_reason = $5, \
-                   resolved_by = $6, resolved_at = clock_timestamp(), override_id = $7, override_record = $8::jsonb, \
-                   resolution_attestation_id = $9 WHERE id = $1",
-                None,
-                &[
-                    pending.id.into(),
-                    status.into(),
-                    approved_by.as_str().into(),
-                    approver_role.as_str().into(),
-                    reason.as_str().into(),
-                    role.as_str().into(),
-                    override_id.as_str().into(),
-                    override_json.to_string().into(),
-                    resolution_id.into(),
-                ],
-            )
-            .map(|_| ())
+        client.update(
+            "UPDATE parmana.overrides SET resolution_status = $2, approved_by = $3, approver_role = $4, \
+               resolution_reason = $5, resolved_by = $6, resolved_at = pg_catalog.clock_timestamp(), override_id = $7, \
+               override_record = $8::pg_catalog.jsonb, resolution_attestation_id = $9, resolved_login = $10 \
+             WHERE id = $1",
+            None,
+            &[
+                pending.id.into(),
+                status.into(),
+                approved_by.as_str().into(),
+                approver_role.as_str().into(),
+                reason.as_str().into(),
+                role.as_str().into(),
+                override_id.as_str().into(),
+                override_json.to_string().into(),
+                resolution_id.into(),
+                login.as_str().into(),
+            ],
+        )?;
+        Ok::<_, pgrx::spi::SpiError>(())
     })
     .or_raise();
-    notify(
-        RESOLVED_CHANNEL,
-        &json!({"executionId": execution_id, "status": status, "overrideId": override_id, "policyId": policy.policy_id, "policyVersion": policy.policy_version}),
-    );
+    notify(RESOLVED_CHANNEL, pending.id);
     JsonbText::from_value(&json!({
         "status": status,
         "overrideId": override_id,

@@ -1,9 +1,11 @@
 //! Policy registration and the per-backend cache of compiled policies (SPEC §3).
 
 use crate::errors::{raise, required, OrRaise};
+use crate::identity::acting_role;
 use crate::jsonb::JsonbText;
-use crate::spi::{calling_role, prepared};
+use crate::spi::prepared;
 use parmana_core::canonical::parse_json;
+use parmana_core::error::codes;
 use parmana_core::policy::{compile, CompiledPolicy};
 use parmana_core::ParmanaError;
 use pgrx::pg_sys::BuiltinOid::TEXTOID;
@@ -19,34 +21,41 @@ thread_local! {
     static COMPILED: RefCell<HashMap<(String, String), Rc<CompiledPolicy>>> = RefCell::new(HashMap::new());
 }
 
-/// A policy and the signer's key id as read in one query on the hot path.
+/// A policy, the signer's key id and the execution id's namespace owner, read in one query on the
+/// hot path.
 pub struct PolicyLookup {
     pub policy: Rc<CompiledPolicy>,
     pub active_key_id: Option<String>,
+    /// The owner role of the longest execution namespace the id falls in, if any.
+    pub namespace_owner: Option<String>,
 }
 
 /// Load a registered policy (`POL-001` when unknown), compiling it at most once per backend.
-pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
-    let row: Option<(Option<String>, Option<String>)> = Spi::connect(|client| {
+/// With an execution id, also find the namespace it falls in.
+pub fn load(policy_id: &str, policy_version: &str, execution_id: Option<&str>) -> PolicyLookup {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = Spi::connect(|client| {
         let plan = prepared(
             client,
-            "SELECT p.policy_hash, (SELECT k.key_id FROM parmana.signing_keys k WHERE k.active) \
+            "SELECT p.policy_hash, (SELECT k.key_id FROM parmana.signing_keys k WHERE k.active), \
+               (SELECT n.owner_role::pg_catalog.text FROM parmana.execution_namespaces n \
+                WHERE $3 IS NOT NULL AND pg_catalog.starts_with($3, n.prefix) \
+                ORDER BY pg_catalog.length(n.prefix) DESC LIMIT 1) \
              FROM parmana.policies p WHERE p.policy_id = $1 AND p.policy_version = $2",
-            &[TEXTOID, TEXTOID],
+            &[TEXTOID, TEXTOID, TEXTOID],
         );
-        let table = client.select(plan, Some(1), &[policy_id.into(), policy_version.into()])?;
+        let table = client.select(plan, Some(1), &[policy_id.into(), policy_version.into(), execution_id.into()])?;
         if table.is_empty() {
             return Ok::<_, pgrx::spi::SpiError>(None);
         }
-        Ok(Some(table.first().get_two::<String, String>()?))
+        Ok(Some(table.first().get_three::<String, String, String>()?))
     })
     .or_raise();
-    let Some((Some(hash), active_key_id)) = row else {
-        raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() })
+    let Some((Some(hash), active_key_id, namespace_owner)) = row else {
+        raise(ParmanaError::unknown_policy(policy_id, policy_version))
     };
     let key = (policy_id.to_owned(), policy_version.to_owned());
     if let Some(policy) = COMPILED.with(|c| c.borrow().get(&key).filter(|p| p.policy_hash == hash).cloned()) {
-        return PolicyLookup { policy, active_key_id };
+        return PolicyLookup { policy, active_key_id, namespace_owner };
     }
     let document: String = Spi::connect(|client| {
         client
@@ -59,13 +68,11 @@ pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
             .get_one::<String>()
     })
     .or_raise()
-    .unwrap_or_else(|| {
-        raise(ParmanaError::UnknownPolicy { policy_id: policy_id.into(), policy_version: policy_version.into() })
-    });
+    .unwrap_or_else(|| raise(ParmanaError::unknown_policy(policy_id, policy_version)));
     let doc = parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e));
     let policy = Rc::new(compile(&doc).or_raise());
     COMPILED.with(|c| c.borrow_mut().insert(key, policy.clone()));
-    PolicyLookup { policy, active_key_id }
+    PolicyLookup { policy, active_key_id, namespace_owner }
 }
 
 /// Compile and store a policy version. Registering the identical document again is a no-op;
@@ -75,7 +82,7 @@ pub fn load(policy_id: &str, policy_version: &str) -> PolicyLookup {
 fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
     let text = required(policy, "policy").0;
     let doc = parse_json(&text).unwrap_or_else(|e| {
-        raise(ParmanaError::invalid_policy("POL-002", format!("Policy document is not readable JSON: {e}")))
+        raise(ParmanaError::new(&codes::POL_002, format!("Policy document is not readable JSON: {e}")))
     });
     let compiled = compile(&doc).or_raise();
     let registered_hash: Option<String> = Spi::connect_mut(|client| {
@@ -89,7 +96,7 @@ fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
                 compiled.policy_hash.as_str().into(),
                 compiled.schema_version.as_str().into(),
                 text.as_str().into(),
-                calling_role().into(),
+                acting_role().into(),
             ],
         )?;
         if !inserted.is_empty() {
@@ -107,13 +114,17 @@ fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
     .or_raise();
     if let Some(existing) = registered_hash {
         if existing != compiled.policy_hash {
-            raise(ParmanaError::invalid_policy(
-                "POL-024",
-                format!(
-                    "Policy {:?} version {:?} is already registered with different content (policyHash {existing}); registered versions are immutable, register a new policyVersion",
-                    compiled.policy_id, compiled.policy_version
-                ),
-            ));
+            raise(
+                ParmanaError::new(
+                    &codes::POL_024,
+                    format!(
+                        "Policy {:?} version {:?} is already registered with different content",
+                        compiled.policy_id, compiled.policy_version
+                    ),
+                )
+                .with_detail(format!("The registered version has policyHash {existing}."))
+                .with_hint("Registered versions are immutable: register a new policyVersion."),
+            );
         }
     }
     JsonbText::from_value(&json!({

@@ -1,7 +1,7 @@
-//! Small helpers over pgrx SPI: statements prepared once per backend, and the calling role.
+//! Statements prepared once per backend and kept.
 
 use crate::errors::OrRaise;
-use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -41,12 +41,4 @@ fn keep(
     let plan: &'static OwnedPreparedStatement = Box::leak(Box::new(plan.or_raise().keep()));
     PLANS.with(|p| p.borrow_mut().insert(sql, plan));
     plan
-}
-
-/// The role the caller acts as (`current_user` outside any SECURITY DEFINER function).
-pub fn calling_role() -> String {
-    unsafe {
-        let name = pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), false);
-        std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
-    }
 }

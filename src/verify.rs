@@ -6,6 +6,7 @@ use crate::jsonb::{JsonbParsed, JsonbResult, JsonbText};
 use crate::keys::{active_embedded_key_id, read_file_key, verifying_key};
 use crate::settings::signing_key_file;
 use parmana_core::canonical::parse_json;
+use parmana_core::error::codes;
 use parmana_core::keys::{parse_public_key_pem, Ed25519VerifyingKey};
 use parmana_core::runtime::{capabilities, runtime_hash, RUNTIME_VERSION, SUPPORTED_SCHEMA_VERSIONS};
 use parmana_core::verify::{dsse_envelope, explicit_key, verify_document, VerifyReport};
@@ -88,12 +89,10 @@ fn parmana_verify_with_key(attestation: Option<JsonbParsed>, public_key: Option<
 fn parmana_dsse(signed: Option<JsonbText>) -> Option<JsonbText> {
     let text = signed?;
     let doc = parse_json(&text.0)
-        .unwrap_or_else(|_| raise(ParmanaError::invalid_input("ARG-001", "Document is not representable JSON")));
+        .unwrap_or_else(|_| raise(ParmanaError::new(&codes::ARG_001, "Document is not representable JSON")));
     match dsse_envelope(&doc) {
         Ok(env) => Some(JsonbText::from_value(&env)),
-        Err(reason) => {
-            raise(ParmanaError::invalid_input("ARG-001", format!("Not a signed parmana document: {reason}")))
-        }
+        Err(reason) => raise(ParmanaError::new(&codes::ARG_001, format!("Not a signed parmana document: {reason}"))),
     }
 }
 

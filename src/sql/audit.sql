@@ -1,14 +1,13 @@
--- parmana 0.2.0: the audit trail. Append-only governance records, signed checkpoints, audit
--- views, and pg_dump configuration. Fresh installs run this after bootstrap.sql; upgrades from
--- 0.1.0 run it from sql/parmana--0.1.0--0.2.0.sql.
+-- The audit trail: append-only governance records, signed checkpoints, audit views, and pg_dump
+-- configuration.
 
 -- Append-only: refused for every role, the owner and superusers included, unless triggers are
 -- deliberately disabled (session_replication_role = replica), which parmana_audit_verify() detects.
 CREATE FUNCTION parmana.refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  RAISE EXCEPTION '[AUD-001] % on %.% is refused: parmana governance records are append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
-    USING ERRCODE = 'insufficient_privilege';
+  RAISE EXCEPTION '[AUD-001] % on %.% is refused: parmana governance records are append-only',
+    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = '42501';
 END
 $$;
 
@@ -23,6 +22,10 @@ CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON parmana.policies
 CREATE TRIGGER signing_key_secrets_append_only BEFORE UPDATE OR DELETE ON parmana.signing_key_secrets
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
 CREATE TRIGGER signing_key_secrets_no_truncate BEFORE TRUNCATE ON parmana.signing_key_secrets
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER replay_steps_append_only BEFORE UPDATE OR DELETE ON parmana.replay_steps
+  FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER replay_steps_no_truncate BEFORE TRUNCATE ON parmana.replay_steps
   FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 CREATE TRIGGER overrides_no_delete BEFORE DELETE ON parmana.overrides
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
@@ -39,14 +42,14 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF OLD.resolution_status = 'pending' AND NEW.resolution_status <> 'pending'
      AND (NEW.id, NEW.execution_id, NEW.execution_fingerprint, NEW.policy_id, NEW.policy_version, NEW.action,
-          NEW.reason, NEW.pending_attestation_id, NEW.requested_by, NEW.requested_at)
+          NEW.reason, NEW.pending_attestation_id, NEW.requested_by, NEW.requested_at, NEW.requested_login)
          IS NOT DISTINCT FROM
          (OLD.id, OLD.execution_id, OLD.execution_fingerprint, OLD.policy_id, OLD.policy_version, OLD.action,
-          OLD.reason, OLD.pending_attestation_id, OLD.requested_by, OLD.requested_at) THEN
+          OLD.reason, OLD.pending_attestation_id, OLD.requested_by, OLD.requested_at, OLD.requested_login) THEN
     RETURN NEW;
   END IF;
-  RAISE EXCEPTION '[AUD-001] UPDATE on parmana.overrides is refused: an override is resolved once and its record is append-only'
-    USING ERRCODE = 'insufficient_privilege';
+  RAISE EXCEPTION '[AUD-001] UPDATE on parmana.overrides is refused: an override is resolved once'
+    USING ERRCODE = '42501', DETAIL = 'What was requested never changes, and a resolved record is append-only.';
 END
 $$;
 CREATE TRIGGER overrides_resolve_once BEFORE UPDATE ON parmana.overrides
@@ -61,7 +64,7 @@ BEGIN
   IF TG_OP = 'UPDATE' AND (NEW.key_id, NEW.public_key_pem, NEW.algorithm, NEW.source, NEW.created_at)
        IS DISTINCT FROM (OLD.key_id, OLD.public_key_pem, OLD.algorithm, OLD.source, OLD.created_at) THEN
     RAISE EXCEPTION '[AUD-001] UPDATE of a public key in parmana.signing_keys is refused: keys are append-only'
-      USING ERRCODE = 'insufficient_privilege';
+      USING ERRCODE = '42501';
   END IF;
   IF NEW.active AND (TG_OP = 'INSERT' OR NOT OLD.active) THEN
     UPDATE parmana.signing_keys SET active = false, retired_at = coalesce(retired_at, now())
@@ -73,8 +76,6 @@ $$;
 CREATE TRIGGER signing_keys_guard BEFORE INSERT OR UPDATE ON parmana.signing_keys
   FOR EACH ROW EXECUTE FUNCTION parmana.signing_keys_guard();
 
--- Trigger functions run as triggers only; nobody needs to call them.
-REVOKE EXECUTE ON FUNCTION parmana.refuse_change(), parmana.overrides_resolve_once(), parmana.signing_keys_guard() FROM PUBLIC;
 
 -- Signed checkpoints: each seals the attestations with ids in (from_id, to_id], chained by digest.
 CREATE TABLE parmana.checkpoints (
@@ -95,11 +96,14 @@ CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON parmana.checkp
 CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON parmana.checkpoints
   FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 
--- Where the next checkpoint may seal up to, and the head of the chain (to detect a deleted last checkpoint).
+-- Where the next checkpoint may seal up to, and the head of the chain (to detect a deleted last
+-- checkpoint). The watermark is sealed once the transactions that held attestation ids when it was
+-- taken (watermark_holders: virtual transaction ids that had parmana.attestations open for
+-- writing in this database) have ended.
 CREATE TABLE parmana.checkpoint_state (
   singleton          boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
   watermark_id       bigint      NOT NULL,
-  watermark_xmax     xid8        NOT NULL,
+  watermark_holders  text[]      NOT NULL,
   head_checkpoint_id bigint,
   head_digest        text,
   updated_at         timestamptz NOT NULL DEFAULT now()
@@ -117,7 +121,7 @@ COMMENT ON VIEW parmana.decisions_by_policy_day IS 'Attestations per policy vers
 CREATE VIEW parmana.override_history AS
   SELECT o.execution_id, o.policy_id, o.policy_version, o.action, o.reason, o.requested_by, o.requested_at,
          o.resolution_status, o.approved_by, o.approver_role, o.resolution_reason, o.resolved_by, o.resolved_at,
-         o.resolved_at - o.requested_at AS time_to_resolve, o.override_id
+         o.resolved_at - o.requested_at AS time_to_resolve, o.override_id, o.requested_login, o.resolved_login
   FROM parmana.overrides o;
 COMMENT ON VIEW parmana.override_history IS 'Every override, pending and resolved, with who requested and who resolved it';
 
@@ -128,20 +132,17 @@ CREATE VIEW parmana.attestations_by_key AS
   GROUP BY k.key_id, k.source, k.active, k.created_at, k.retired_at;
 COMMENT ON VIEW parmana.attestations_by_key IS 'Which key signed how many attestations, and when';
 
-GRANT SELECT ON parmana.checkpoints, parmana.checkpoint_state, parmana.decisions_by_policy_day,
-                parmana.override_history, parmana.attestations_by_key
-  TO parmana_auditor, parmana_admin;
-GRANT SELECT ON parmana.override_history TO parmana_approver;
 
 -- pg_dump keeps the governance tables' rows (and sequence positions) with the extension.
 SELECT pg_catalog.pg_extension_config_dump('parmana.policies', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.replay_state', '');
+SELECT pg_catalog.pg_extension_config_dump('parmana.replay_steps', '');
+SELECT pg_catalog.pg_extension_config_dump('parmana.replay_steps_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.signing_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.signing_key_secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.attestations', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.attestations_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.overrides_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('parmana.override_authorities', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoint_state', '');

@@ -1,73 +1,90 @@
 -- The embedded signing key, from the OS CSPRNG, unless a key is already active.
-SELECT @extschema@.parmana_internal_bootstrap_key();
+SELECT parmana.parmana_internal_bootstrap_key();
 
--- PUBLIC gets nothing but verification with an explicit public key (SPEC §13).
-REVOKE EXECUTE ON FUNCTION
-  @extschema@.parmana_execute(text, text, text, jsonb),
-  @extschema@.parmana_simulate(text, text, jsonb),
-  @extschema@.parmana_override(text, boolean, text, text, text),
-  @extschema@.parmana_register_policy(jsonb),
-  @extschema@.parmana_rotate_key(),
-  @extschema@.parmana_public_key(text),
-  @extschema@.parmana_runtime_manifest(),
-  @extschema@.parmana_verify(jsonb),
-  @extschema@.parmana_dsse(jsonb),
-  @extschema@.parmana_replay_reserve(text, text),
-  @extschema@.parmana_replay_start(text),
-  @extschema@.parmana_replay_confirm(text),
-  @extschema@.parmana_replay_override(text),
-  @extschema@.parmana_replay_fail(text),
-  @extschema@.parmana_replay_expire(text),
-  @extschema@.parmana_replay_mark_executed(text),
-  @extschema@.parmana_replay_state(text),
-  @extschema@.parmana_replay_has_executed(text),
-  @extschema@.parmana_replay_sweep(),
-  @extschema@.parmana_checkpoint(),
-  @extschema@.parmana_audit_verify(bigint, bigint),
-  @extschema@.parmana_internal_bootstrap_key()
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.parmana_verify(jsonb, text) TO PUBLIC;
+-- Every function starts closed; each role gets what it needs. PUBLIC gets nothing but
+-- verification with an explicit public key, and the configurations of the governed tables it
+-- may write (parmana.writable_governed_tables, which the trigger reads).
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA parmana FROM PUBLIC;
+GRANT USAGE ON SCHEMA parmana TO PUBLIC;
+GRANT EXECUTE ON FUNCTION parmana.parmana_verify(jsonb, text) TO PUBLIC;
+GRANT SELECT ON parmana.writable_governed_tables TO PUBLIC;
 
 -- Executors decide, and runtimes that drive the replay steps themselves are executors too.
 GRANT EXECUTE ON FUNCTION
-  @extschema@.parmana_execute(text, text, text, jsonb),
-  @extschema@.parmana_simulate(text, text, jsonb),
-  @extschema@.parmana_replay_reserve(text, text),
-  @extschema@.parmana_replay_start(text),
-  @extschema@.parmana_replay_confirm(text),
-  @extschema@.parmana_replay_override(text),
-  @extschema@.parmana_replay_fail(text),
-  @extschema@.parmana_replay_expire(text),
-  @extschema@.parmana_replay_mark_executed(text)
+  parmana.parmana_execute(text, text, text, jsonb),
+  parmana.parmana_simulate(text, text, jsonb),
+  parmana.parmana_replay_reserve(text, text),
+  parmana.parmana_replay_start(text),
+  parmana.parmana_replay_confirm(text),
+  parmana.parmana_replay_fail(text),
+  parmana.parmana_replay_expire(text),
+  parmana.parmana_replay_mark_executed(text),
+  parmana.govern_execution_id(text, regclass, text, text),
+  parmana.govern_signals(jsonb, jsonb),
+  parmana.govern_signal_columns(jsonb)
 TO parmana_executor;
 
-GRANT EXECUTE ON FUNCTION @extschema@.parmana_override(text, boolean, text, text, text) TO parmana_approver;
+-- Reviewers resolve pending decisions, and record overrides of steps driven by other runtimes.
+GRANT EXECUTE ON FUNCTION
+  parmana.parmana_override(text, boolean, text, text, text),
+  parmana.parmana_replay_override(text)
+TO parmana_approver;
 
 GRANT EXECUTE ON FUNCTION
-  @extschema@.parmana_register_policy(jsonb),
-  @extschema@.parmana_rotate_key(),
-  @extschema@.parmana_replay_sweep(),
-  @extschema@.parmana_checkpoint()
+  parmana.parmana_register_policy(jsonb),
+  parmana.parmana_rotate_key(),
+  parmana.parmana_replay_sweep(),
+  parmana.parmana_checkpoint(),
+  parmana.govern_signal_columns(jsonb)
+TO parmana_admin;
+-- Admins clean up: they may take any non-reviewer step on any id.
+GRANT EXECUTE ON FUNCTION
+  parmana.parmana_replay_start(text),
+  parmana.parmana_replay_confirm(text),
+  parmana.parmana_replay_fail(text),
+  parmana.parmana_replay_expire(text),
+  parmana.parmana_replay_mark_executed(text)
 TO parmana_admin;
 
-GRANT EXECUTE ON FUNCTION @extschema@.parmana_audit_verify(bigint, bigint) TO parmana_auditor, parmana_admin;
+GRANT EXECUTE ON FUNCTION
+  parmana.parmana_audit_verify(bigint, bigint),
+  parmana.parmana_govern_verify(regclass)
+TO parmana_auditor, parmana_admin;
+
+-- The trigger: table owners who are executors or admins may attach it (CREATE TRIGGER needs
+-- EXECUTE); it runs as whoever writes the row. Refresh runs the table's statements as its owner.
+GRANT EXECUTE ON FUNCTION parmana.parmana_govern() TO parmana_executor, parmana_admin;
+GRANT EXECUTE ON FUNCTION
+  parmana.parmana_govern_refresh(text),
+  parmana.resolution_attestations(text[])
+TO parmana_executor, parmana_approver, parmana_admin;
 
 GRANT EXECUTE ON FUNCTION
-  @extschema@.parmana_verify(jsonb),
-  @extschema@.parmana_public_key(text),
-  @extschema@.parmana_runtime_manifest(),
-  @extschema@.parmana_dsse(jsonb),
-  @extschema@.parmana_replay_state(text),
-  @extschema@.parmana_replay_has_executed(text)
+  parmana.parmana_verify(jsonb),
+  parmana.parmana_public_key(text),
+  parmana.parmana_runtime_manifest(),
+  parmana.parmana_dsse(jsonb),
+  parmana.parmana_replay_state(text),
+  parmana.parmana_replay_has_executed(text)
 TO parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
 
 -- Public keys are public: every parmana role may read them (parmana_verify(jsonb) does).
-GRANT USAGE ON SCHEMA parmana TO parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
 GRANT SELECT ON parmana.signing_keys TO parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
-GRANT SELECT ON parmana.policies, parmana.replay_state, parmana.attestations,
-                parmana.overrides, parmana.pending_overrides, parmana.override_authorities
+GRANT SELECT ON parmana.policies, parmana.replay_state, parmana.replay_steps, parmana.attestations,
+                parmana.overrides, parmana.pending_overrides, parmana.override_authorities,
+                parmana.override_authorities_history, parmana.override_authority_versions,
+                parmana.execution_namespaces, parmana.execution_namespaces_history, parmana.execution_namespace_versions,
+                parmana.governed_tables, parmana.governed_tables_history, parmana.governed_table_versions,
+                parmana.checkpoints, parmana.checkpoint_state, parmana.decisions_by_policy_day,
+                parmana.override_history, parmana.attestations_by_key
   TO parmana_auditor, parmana_admin;
--- Reviewers see their queue.
-GRANT SELECT ON parmana.overrides, parmana.pending_overrides, parmana.override_authorities TO parmana_approver;
--- Admins decide who may resolve which policy's overrides.
+-- Reviewers see their queue and who may approve.
+GRANT SELECT ON parmana.overrides, parmana.pending_overrides, parmana.override_authorities,
+                parmana.override_authorities_history, parmana.override_history
+  TO parmana_approver;
+GRANT SELECT ON parmana.governed_tables, parmana.execution_namespaces
+  TO parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
+-- Admins decide who may approve, which id prefixes belong to whom, and how tables are governed;
+-- every change is kept with who made it (the *_versions tables).
 GRANT INSERT, DELETE ON parmana.override_authorities TO parmana_admin;
+GRANT INSERT, UPDATE, DELETE ON parmana.execution_namespaces, parmana.governed_tables TO parmana_admin;

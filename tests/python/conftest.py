@@ -24,8 +24,16 @@ def fresh_database(name, version=None, policies=()):
     conn = connect(name, autocommit=True)
     conn.execute("CREATE EXTENSION parmana" + (f" VERSION '{version}'" if version else ""))
     for policy in policies:
-        conn.execute("SELECT parmana_register_policy(%s::jsonb)", (policy,))
+        conn.execute("SELECT parmana.parmana_register_policy(%s::jsonb)", (policy,))
     return conn
+
+
+def login_role(conn, name, *member_of):
+    """A login role, created once per cluster, member of `member_of`."""
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        conn.execute(f'CREATE ROLE "{name}" LOGIN')
+    for role in member_of:
+        conn.execute(f'GRANT "{role}" TO "{name}"')
 
 
 @pytest.fixture(scope="session")

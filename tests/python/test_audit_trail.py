@@ -1,5 +1,5 @@
 """The audit trail across the operations a DBA performs: checkpoints while transactions are in
-flight, pg_dump / pg_restore, and ALTER EXTENSION parmana UPDATE from 0.1.0 on a database with data."""
+flight (in this database and in others), and pg_dump / pg_restore."""
 import pathlib
 import subprocess
 import tempfile
@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import HOST, PORT, ROOT, connect, fresh_database
+from conftest import HOST, PORT, ROOT, connect, fresh_database, login_role
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 LOAN = (ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text()
@@ -17,24 +17,23 @@ CLAIMS = (ROOT / "fixtures" / "policies" / "claims-approval-v1.json").read_text(
 
 def add_governed_history(conn, prefix):
     """Decisions of every kind: completed, pending, approved and rejected overrides, two keys."""
-    conn.execute("SELECT parmana_register_policy(%s::jsonb)", (LOAN,))
-    conn.execute("SELECT parmana_register_policy(%s::jsonb)", (CLAIMS,))
+    conn.execute("SELECT parmana.parmana_register_policy(%s::jsonb)", (LOAN,))
+    conn.execute("SELECT parmana.parmana_register_policy(%s::jsonb)", (CLAIMS,))
     for i in range(20):
         conn.execute(
-            "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', %s))",
+            "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', %s))",
             (f"{prefix}-loan-{i}", 450 + 20 * i, 1000 + i),
         )
-    conn.execute("SELECT parmana_rotate_key()")
+    conn.execute("SELECT parmana.parmana_rotate_key()")
     conn.execute(
-        "SELECT parmana_execute(%s, 'claims-approval', 'v1', '{\"claim_amount\": 1, \"insurance_active\": true, \"risk_score\": 1, \"vip_customer\": false}')",
+        "SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', '{\"claim_amount\": 1, \"insurance_active\": true, \"risk_score\": 1, \"vip_customer\": false}')",
         (f"{prefix}-claim",),
     )
-    conn.execute("DROP ROLE IF EXISTS audit_reviewer")
-    conn.execute("CREATE ROLE audit_reviewer IN ROLE parmana_approver")
-    conn.execute("SET ROLE audit_reviewer")
-    conn.execute("SELECT parmana_override(%s, true, 'jane', 'credit_officer', 'ok')", (f"{prefix}-loan-3",))
-    conn.execute("SELECT parmana_override(%s, false, 'jane', 'credit_officer', 'no')", (f"{prefix}-loan-4",))
-    conn.execute("RESET ROLE")
+    login_role(conn, "audit_reviewer", "parmana_approver")
+    dbname = conn.execute("SELECT current_database()").fetchone()[0]
+    with connect(dbname, user="audit_reviewer", autocommit=True) as reviewer:
+        reviewer.execute("SELECT parmana.parmana_override(%s, true, 'Jane', 'parmana_approver', 'ok')", (f"{prefix}-loan-3",))
+        reviewer.execute("SELECT parmana.parmana_override(%s, false, 'Jane', 'parmana_approver', 'no')", (f"{prefix}-loan-4",))
 
 
 def counts(conn):
@@ -43,30 +42,48 @@ def counts(conn):
 
 
 def assert_intact(conn):
-    assert conn.execute("SELECT count(*) FROM parmana_audit_verify()").fetchone()[0] == 0, \
-        conn.execute("SELECT * FROM parmana_audit_verify()").fetchall()
+    assert conn.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0, \
+        conn.execute("SELECT * FROM parmana.parmana_audit_verify()").fetchall()
     assert conn.execute(
-        "SELECT bool_and((parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations"
+        "SELECT bool_and((parmana.parmana_verify(attestation)->>'valid')::boolean) FROM parmana.attestations"
     ).fetchone()[0]
 
 
 def test_checkpoint_waits_for_transactions_in_flight(database):
     conn = fresh_database("parmana_ckpt")
     try:
-        conn.execute("SELECT parmana_register_policy(%s::jsonb)", (LOAN,))
-        conn.execute("SELECT parmana_execute('ck-1', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+        conn.execute("SELECT parmana.parmana_register_policy(%s::jsonb)", (LOAN,))
+        conn.execute("SELECT parmana.parmana_execute('ck-1', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
         with connect("parmana_ckpt") as slow:
             # A transaction takes attestation id 2 and stays open.
-            slow.execute("SELECT parmana_execute('ck-slow', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
-            conn.execute("SELECT parmana_execute('ck-3', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
-            first = conn.execute("SELECT parmana_checkpoint()").fetchone()[0]
+            slow.execute("SELECT parmana.parmana_execute('ck-slow', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+            conn.execute("SELECT parmana.parmana_execute('ck-3', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+            first = conn.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]
             assert first["sealed"] is None and first["nextWatermark"] == 3
             # The open transaction started before the watermark: nothing may be sealed yet.
-            second = conn.execute("SELECT parmana_checkpoint()").fetchone()[0]
+            second = conn.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]
             assert second["sealed"] is None and second["waitingFor"] == 3
             slow.commit()
-        third = conn.execute("SELECT parmana_checkpoint()").fetchone()[0]
+        third = conn.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]
         assert third["sealed"]["rowCount"] == 3 and third["sealed"]["toId"] == 3
+        assert_intact(conn)
+    finally:
+        conn.close()
+
+
+def test_checkpoint_does_not_wait_for_unrelated_transactions(database):
+    """Open transactions in another database, or in this one without attestations, hold nothing back."""
+    conn = fresh_database("parmana_ckpt_unrelated", policies=[LOAN])
+    try:
+        conn.execute("SELECT parmana.parmana_execute('cu-1', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+        with connect("postgres") as elsewhere, connect("parmana_ckpt_unrelated") as idle_here:
+            elsewhere.execute("SELECT pg_current_xact_id()")          # an xid in another database
+            idle_here.execute("CREATE TEMP TABLE unrelated (x int)")  # an xid here, no attestation
+            idle_here.execute("SELECT pg_current_xact_id()")
+            first = conn.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]
+            assert first["nextWatermark"] == 1
+            second = conn.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]
+            assert second["sealed"] is not None and second["sealed"]["rowCount"] == 1, second
         assert_intact(conn)
     finally:
         conn.close()
@@ -76,9 +93,9 @@ def test_dump_and_restore_keep_everything_verifiable(database):
     src = fresh_database("parmana_dump_src")
     try:
         add_governed_history(src, "dump")
-        src.execute("SELECT parmana_checkpoint()")
-        src.execute("SELECT parmana_checkpoint()")
-        src.execute("SELECT parmana_execute('dump-after-checkpoint', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+        src.execute("SELECT parmana.parmana_checkpoint()")
+        src.execute("SELECT parmana.parmana_checkpoint()")
+        src.execute("SELECT parmana.parmana_execute('dump-after-checkpoint', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
         before = counts(src)
         active = src.execute("SELECT key_id FROM parmana.signing_keys WHERE active").fetchone()[0]
         assert before["checkpoints"] == 1 and before["signing_keys"] == 2
@@ -108,67 +125,14 @@ def test_dump_and_restore_keep_everything_verifiable(database):
         assert dst.execute("SELECT has_table_privilege('parmana_admin', 'parmana.signing_key_secrets', 'SELECT')").fetchone()[0] is False
         # The restored replay state still refuses replays, and new work continues the same chain.
         with pytest.raises(psycopg.Error) as e:
-            dst.execute("SELECT parmana_execute('dump-loan-0', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+            dst.execute("SELECT parmana.parmana_execute('dump-loan-0', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
         assert e.value.sqlstate == "23505"
-        att = dst.execute("SELECT parmana_execute('after-restore', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')").fetchone()[0]
+        att = dst.execute("SELECT parmana.parmana_execute('after-restore', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')").fetchone()[0]
         assert att["signerKeyId"] == active
-        dst.execute("SELECT parmana_checkpoint()")
-        sealed = dst.execute("SELECT parmana_checkpoint()").fetchone()[0]["sealed"]
+        dst.execute("SELECT parmana.parmana_checkpoint()")
+        sealed = dst.execute("SELECT parmana.parmana_checkpoint()").fetchone()[0]["sealed"]
         assert sealed["checkpointId"] == 2 and sealed["rowCount"] == 2
         assert_intact(dst)
-
-
-CATALOG = """
-SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM pg_depend
- WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'parmana') AND deptype = 'e'
-UNION ALL SELECT 'function ' || pg_get_functiondef(p.oid) || coalesce(p.proacl::text, '')
-  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
- WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'parmana')
-UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
-  FROM information_schema.columns WHERE table_schema = 'parmana'
-UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'parmana'::regnamespace
-UNION ALL SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text LIKE 'parmana.%'
-UNION ALL SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'parmana.%' AND NOT tgisinternal
-UNION ALL SELECT 'view ' || c.oid::regclass || ' ' || pg_get_viewdef(c.oid) FROM pg_class c WHERE c.relnamespace = 'parmana'::regnamespace AND c.relkind = 'v'
-UNION ALL SELECT 'acl ' || c.oid::regclass || ' ' || coalesce(c.relacl::text, '') FROM pg_class c WHERE c.relnamespace = 'parmana'::regnamespace
-UNION ALL SELECT 'config ' || c::regclass FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'parmana'
-"""
-
-
-def test_upgrade_from_0_1_0_with_data(database):
-    """0.1.0 -> the current version through every upgrade script in between."""
-    old = fresh_database("parmana_upgrade", version="0.1.0")
-    try:
-        add_governed_history(old, "upg")
-        # Nothing is append-only yet in 0.1.0: the upgrade must not depend on that.
-        assert old.execute("SELECT extversion FROM pg_extension WHERE extname = 'parmana'").fetchone()[0] == "0.1.0"
-        before = counts_0_1_0(old)
-        old.execute("ALTER EXTENSION parmana UPDATE")
-        latest = old.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'parmana'").fetchone()[0]
-        assert latest != "0.1.0"
-        assert old.execute("SELECT extversion FROM pg_extension WHERE extname = 'parmana'").fetchone()[0] == latest
-        assert counts_0_1_0(old) == before
-        assert_intact(old)
-        with pytest.raises(psycopg.Error) as e:
-            old.execute("DELETE FROM parmana.attestations")
-        assert e.value.sqlstate == "42501"
-        old.execute("SELECT parmana_checkpoint()")
-        assert old.execute("SELECT parmana_checkpoint()").fetchone()[0]["sealed"]["rowCount"] == before["attestations"]
-        assert_intact(old)
-        upgraded = sorted(r[0] for r in old.execute(CATALOG).fetchall())
-    finally:
-        old.close()
-    with fresh_database("parmana_fresh") as fresh:
-        installed = sorted(r[0] for r in fresh.execute(CATALOG).fetchall())
-    assert upgraded == installed, "\n".join(
-        [f"- only upgraded: {x}" for x in sorted(set(upgraded) - set(installed))]
-        + [f"+ only fresh: {x}" for x in sorted(set(installed) - set(upgraded))]
-    )
-
-
-def counts_0_1_0(conn):
-    tables = ["policies", "replay_state", "attestations", "signing_keys", "signing_key_secrets", "overrides"]
-    return {t: conn.execute(f"SELECT count(*) FROM parmana.{t}").fetchone()[0] for t in tables}
 
 
 def test_non_superuser_pg_dump_cannot_reach_private_keys(database):

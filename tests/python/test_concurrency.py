@@ -30,7 +30,7 @@ def race(first_outcome):
         try:
             with second.transaction():
                 att = second.execute(
-                    "SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals())
+                    "SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals())
                 ).fetchone()[0]
             result["attestation"] = att
         except psycopg.Error as e:
@@ -38,7 +38,7 @@ def race(first_outcome):
 
     try:
         with first.transaction() as tx:
-            first.execute("SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
+            first.execute("SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
             thread = threading.Thread(target=duplicate)
             thread.start()
             assert wait_until_blocked(observer, second.info.backend_pid), "the duplicate did not wait for the first transaction"
@@ -83,7 +83,7 @@ def test_many_clients_one_winner(database):
         with connect(autocommit=True) as c:
             barrier.wait()
             try:
-                c.execute("SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
+                c.execute("SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
                 outcomes.append("ok")
             except psycopg.Error as e:
                 outcomes.append(e.sqlstate)

@@ -40,7 +40,7 @@ def test_outcomes_and_error_handling():
         assert released["executionId"] == "payment-P1"
         # 120.50 EUR became 12050 cents and "eur": the fingerprint is the normalized one.
         expected = c.execute(
-            "SELECT parmana_simulate('payment-release', '1.0.0', '{\"amount_cents\": 12050, \"currency\": \"eur\", \"beneficiary_verified\": true}')->>'execution_fingerprint'"
+            "SELECT parmana.parmana_simulate('payment-release', '1.0.0', '{\"amount_cents\": 12050, \"currency\": \"eur\", \"beneficiary_verified\": true}')->>'execution_fingerprint'"
         ).fetchone()[0]
         assert released["execution_fingerprint"] == expected
         assert c.execute("SELECT count(*) FROM parmana.replay_state WHERE execution_id = 'payment-P4'").fetchone()[0] == 0

@@ -63,7 +63,7 @@ class Load:
         score = rng.choice([720, 650, 480])
         try:
             conn.execute(
-                "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', 1))",
+                "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', 1))",
                 (execution_id, score),
             )
         except psycopg.errors.UniqueViolation:
@@ -116,12 +116,12 @@ def check_exactly_once(conn, load):
     assert load.acked <= present, f"lost acknowledged decisions: {sorted(load.acked - present)[:10]}"
     assert present <= load.commit_sent, f"decisions that were never committed: {sorted(present - load.commit_sent)[:10]}"
     invalid = conn.execute(
-        "SELECT count(*) FROM parmana.attestations WHERE NOT (parmana_verify(attestation)->>'valid')::boolean"
+        "SELECT count(*) FROM parmana.attestations WHERE NOT (parmana.parmana_verify(attestation)->>'valid')::boolean"
     ).fetchone()[0]
     assert invalid == 0
-    conn.execute("SELECT parmana_checkpoint()")
-    conn.execute("SELECT parmana_checkpoint()")
-    assert conn.execute("SELECT count(*) FROM parmana_audit_verify()").fetchone()[0] == 0
+    conn.execute("SELECT parmana.parmana_checkpoint()")
+    conn.execute("SELECT parmana.parmana_checkpoint()")
+    assert conn.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0
     return len(present)
 
 
@@ -179,7 +179,7 @@ def crash_cluster():
     cluster("start")
     with crash_connect(autocommit=True) as c:
         c.execute("CREATE EXTENSION parmana")
-        c.execute("SELECT parmana_register_policy(%s::jsonb)", (LOAN,))
+        c.execute("SELECT parmana.parmana_register_policy(%s::jsonb)", (LOAN,))
     yield
     cluster("stop")
 
@@ -196,7 +196,7 @@ def test_crash_recovery_keeps_exactly_once(crash_cluster):
             if cycle > 0:
                 present = {r[0] for r in c.execute("SELECT execution_id FROM parmana.replay_state").fetchall()}
                 assert load.acked <= present
-                assert c.execute("SELECT count(*) FROM parmana_audit_verify()").fetchone()[0] == 0
+                assert c.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0
         assert load.stats["lost_connections"] > 0, "the crash must hit clients mid-run"
         total["acked"] += len(load.acked)
         total["crashes"] += 1
@@ -206,7 +206,7 @@ def test_crash_recovery_keeps_exactly_once(crash_cluster):
 
 def test_backend_killed_mid_execute_leaves_nothing(crash_cluster):
     with crash_connect(autocommit=True) as c:
-        c.execute("SELECT parmana_execute('before-kill', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+        c.execute("SELECT parmana.parmana_execute('before-kill', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
     victim = crash_connect(autocommit=True)
     pid = victim.info.backend_pid
     failure = {}
@@ -214,7 +214,7 @@ def test_backend_killed_mid_execute_leaves_nothing(crash_cluster):
     def bulk():
         try:
             victim.execute(
-                "SELECT count(parmana_execute('bulk-' || g, 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')) "
+                "SELECT count(parmana.parmana_execute('bulk-' || g, 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')) "
                 "FROM generate_series(1, 1000000) g"
             )
         except psycopg.Error as e:
@@ -236,7 +236,7 @@ def test_backend_killed_mid_execute_leaves_nothing(crash_cluster):
     with crash_connect(autocommit=True) as c:
         assert c.execute("SELECT count(*) FROM parmana.replay_state WHERE execution_id LIKE 'bulk-%'").fetchone()[0] == 0
         assert c.execute("SELECT count(*) FROM parmana.attestations WHERE execution_id LIKE 'bulk-%'").fetchone()[0] == 0
-        assert c.execute("SELECT parmana_replay_state('before-kill')").fetchone()[0] == "CONFIRMED"
+        assert c.execute("SELECT parmana.parmana_replay_state('before-kill')").fetchone()[0] == "CONFIRMED"
         # The ids the killed transaction used are free again.
-        c.execute("SELECT parmana_execute('bulk-1', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
+        c.execute("SELECT parmana.parmana_execute('bulk-1', 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')")
     victim.close()

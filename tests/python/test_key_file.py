@@ -66,17 +66,17 @@ def test_file_key_signs_and_registers(key_file):
     key_id = hashlib.sha256(raw).hexdigest()
     with connect(autocommit=True) as c:
         att = c.execute(
-            "SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (f"file-{uuid.uuid4()}", claims_signals())
+            "SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (f"file-{uuid.uuid4()}", claims_signals())
         ).fetchone()[0]
         assert att["signerKeyId"] == key_id
         pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
         verify_offline(att, pem)
         assert c.execute("SELECT source FROM parmana.signing_keys WHERE key_id = %s", (key_id,)).fetchone()[0] == "file"
-        assert c.execute("SELECT parmana_verify(%s::jsonb)->>'valid'", (psycopg.types.json.Jsonb(att),)).fetchone()[0] == "true"
-        assert c.execute("SELECT parmana_runtime_manifest()->>'signerKeyId'").fetchone()[0] == key_id
-        assert c.execute("SELECT parmana_public_key()").fetchone()[0].strip() == pem.strip()
+        assert c.execute("SELECT parmana.parmana_verify(%s::jsonb)->>'valid'", (psycopg.types.json.Jsonb(att),)).fetchone()[0] == "true"
+        assert c.execute("SELECT parmana.parmana_runtime_manifest()->>'signerKeyId'").fetchone()[0] == key_id
+        assert c.execute("SELECT parmana.parmana_public_key()").fetchone()[0].strip() == pem.strip()
         with pytest.raises(psycopg.Error) as e:
-            c.execute("SELECT parmana_rotate_key()")
+            c.execute("SELECT parmana.parmana_rotate_key()")
         assert e.value.sqlstate == "55000" and str(e.value).startswith("[SYS-031]")
 
 
@@ -87,11 +87,11 @@ def test_broken_key_file_fails_closed(database):
         with connect(autocommit=True) as c:
             execution_id = f"broken-{uuid.uuid4()}"
             with pytest.raises(psycopg.Error) as e:
-                c.execute("SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
+                c.execute("SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (execution_id, claims_signals()))
             assert e.value.sqlstate == "55000" and str(e.value).startswith("[SYS-030]")
             assert "bm90IGEga2V5" not in str(e.value), "no key material in errors"
             # Fail closed: nothing claimed, so the id is still usable once the key is fixed.
             assert c.execute("SELECT count(*) FROM parmana.replay_state WHERE execution_id = %s", (execution_id,)).fetchone()[0] == 0
-            assert c.execute("SELECT parmana_runtime_manifest()->'signerKeyId'").fetchone()[0] is None
+            assert c.execute("SELECT parmana.parmana_runtime_manifest()->'signerKeyId'").fetchone()[0] is None
     finally:
         set_key_file(None)

@@ -1,6 +1,6 @@
 """An attestation verifies outside PostgreSQL with an independent RFC 8785 implementation
 (the `rfc8785` package) and a standard Ed25519 library (`cryptography`), using only the PEM
-that parmana_public_key() returns. Nothing from parmana's own code is used here."""
+that parmana.parmana_public_key() returns. Nothing from parmana's own code is used here."""
 import base64
 import hashlib
 import json
@@ -30,9 +30,9 @@ def verify_offline(attestation: dict, public_pem: str, payload_type: bytes = ATT
 
 def test_attestation_verifies_offline(conn):
     att = conn.execute(
-        "SELECT parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (f"offline-{uuid.uuid4()}", claims_signals())
+        "SELECT parmana.parmana_execute(%s, 'claims-approval', 'v1', %s::jsonb)", (f"offline-{uuid.uuid4()}", claims_signals())
     ).fetchone()[0]
-    pem = conn.execute("SELECT parmana_public_key()").fetchone()[0]
+    pem = conn.execute("SELECT parmana.parmana_public_key()").fetchone()[0]
     verify_offline(att, pem)
 
     # signerKeyId is the SHA-256 of the raw public key.
@@ -55,12 +55,12 @@ def test_attestation_verifies_offline(conn):
 
 def test_dsse_envelope_verifies_offline(conn):
     att = conn.execute(
-        "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 600, \"loan_amount\": 1}')",
+        "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 600, \"loan_amount\": 1}')",
         (f"dsse-{uuid.uuid4()}",),
     ).fetchone()[0]
     assert att["execution_state"] == "pending_override"
-    env = conn.execute("SELECT parmana_dsse(%s::jsonb)", (json.dumps(att),)).fetchone()[0]
-    pem = conn.execute("SELECT parmana_public_key(%s)", (env["signatures"][0]["keyid"],)).fetchone()[0]
+    env = conn.execute("SELECT parmana.parmana_dsse(%s::jsonb)", (json.dumps(att),)).fetchone()[0]
+    pem = conn.execute("SELECT parmana.parmana_public_key(%s)", (env["signatures"][0]["keyid"],)).fetchone()[0]
     payload = base64.b64decode(env["payload"])
     load_pem_public_key(pem.encode()).verify(
         base64.b64decode(env["signatures"][0]["sig"]), pae(env["payloadType"].encode(), payload)
@@ -91,11 +91,11 @@ def test_checkpoint_digest_recomputes_offline():
     try:
         for i, score in enumerate([450, 720, 600] * 4):
             conn.execute(
-                "SELECT parmana_execute(%s, 'loan-approval-texts', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', %s))",
+                "SELECT parmana.parmana_execute(%s, 'loan-approval-texts', '1.0.0', jsonb_build_object('credit_score', %s, 'loan_amount', %s))",
                 (f"ck-offline-{i}", score, 1000 + i),
             )
-        conn.execute("SELECT parmana_checkpoint()")  # watermark
-        checkpoint = conn.execute("SELECT parmana_checkpoint()->'sealed'").fetchone()[0]
+        conn.execute("SELECT parmana.parmana_checkpoint()")  # watermark
+        checkpoint = conn.execute("SELECT parmana.parmana_checkpoint()->'sealed'").fetchone()[0]
         assert checkpoint["rowCount"] == 12
 
         rows = conn.execute(
@@ -108,8 +108,8 @@ def test_checkpoint_digest_recomputes_offline():
             chain.update(b"%d %s\n" % (row_id, hashlib.sha256(rfc8785.dumps(att)).hexdigest().encode()))
         assert checkpoint["digest"] == chain.hexdigest()
 
-        pem = conn.execute("SELECT parmana_public_key(%s)", (checkpoint["signerKeyId"],)).fetchone()[0]
+        pem = conn.execute("SELECT parmana.parmana_public_key(%s)", (checkpoint["signerKeyId"],)).fetchone()[0]
         verify_offline(checkpoint, pem, CHECKPOINT_TYPE)
-        assert conn.execute("SELECT count(*) FROM parmana_audit_verify()").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0
     finally:
         conn.close()

@@ -12,25 +12,31 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from conftest import connect
+from conftest import connect, login_role
 from test_concurrency import wait_until_blocked
 
-ROLES = {"py_exec": "parmana_executor", "py_reviewer_a": "parmana_approver", "py_reviewer_b": "parmana_approver"}
+# Reviewers name credit_officer as their approver_role: a role their logins really belong to.
+ROLES = {
+    "py_exec": ["parmana_executor"],
+    "py_reviewer_a": ["parmana_approver", "credit_officer"],
+    "py_reviewer_b": ["parmana_approver", "credit_officer"],
+}
 
 
 @pytest.fixture(scope="module")
 def roles(database):
     with connect(autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = 'credit_officer'").fetchone():
+            c.execute("CREATE ROLE credit_officer")
         for name, member_of in ROLES.items():
-            c.execute(f"DROP ROLE IF EXISTS {name}")
-            c.execute(f"CREATE ROLE {name} LOGIN IN ROLE {member_of}")
+            login_role(c, name, *member_of)
     return ROLES
 
 
 def execute_pending(execution_id):
     with connect(user="py_exec", autocommit=True) as c:
         att = c.execute(
-            "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 9000}')",
+            "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 9000}')",
             (execution_id,),
         ).fetchone()[0]
     assert att["execution_state"] == "pending_override"
@@ -38,7 +44,16 @@ def execute_pending(execution_id):
 
 
 def notifications(listener, timeout):
-    return [json.loads(n.payload) for n in listener.notifies(timeout=timeout)]
+    """The parmana.overrides rows the notifications name: a payload carries only the row's id."""
+    payloads = [json.loads(n.payload) for n in listener.notifies(timeout=timeout)]
+    assert all(set(p) == {"id"} for p in payloads), payloads
+    with connect(autocommit=True) as c:
+        return [
+            dict(zip(("id", "executionId", "status", "overrideId"), c.execute(
+                "SELECT id, execution_id, resolution_status, override_id FROM parmana.overrides WHERE id = %s", (p["id"],)
+            ).fetchone()))
+            for p in payloads
+        ]
 
 
 def test_pending_notification_arrives_only_after_commit(roles):
@@ -47,18 +62,12 @@ def test_pending_notification_arrives_only_after_commit(roles):
         listener.execute("LISTEN parmana_pending_override")
         with app.transaction():
             app.execute(
-                "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 1}')",
+                "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 1}')",
                 (execution_id,),
             )
             assert [n for n in notifications(listener, 0.5) if n["executionId"] == execution_id] == []
         received = [n for n in notifications(listener, 5.0) if n["executionId"] == execution_id]
-        assert received == [{
-            "executionId": execution_id,
-            "policyId": "loan-approval",
-            "policyVersion": "1.0.0",
-            "action": "manual_review",
-            "reason": "Credit score requires manual review.",
-        }]
+        assert [n["status"] for n in received] == ["pending"]
 
 
 def test_rolled_back_execute_sends_nothing(roles):
@@ -67,7 +76,7 @@ def test_rolled_back_execute_sends_nothing(roles):
         listener.execute("LISTEN parmana_pending_override")
         with app.transaction() as tx:
             app.execute(
-                "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 1}')",
+                "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 650, \"loan_amount\": 1}')",
                 (execution_id,),
             )
             raise psycopg.Rollback(tx)
@@ -79,7 +88,7 @@ def test_duplicate_execute_of_pending_id_is_refused(roles):
     execute_pending(execution_id)
     with connect(user="py_exec", autocommit=True) as c, pytest.raises(psycopg.Error) as e:
         c.execute(
-            "SELECT parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')", (execution_id,)
+            "SELECT parmana.parmana_execute(%s, 'loan-approval', '1.0.0', '{\"credit_score\": 720, \"loan_amount\": 1}')", (execution_id,)
         )
     assert e.value.sqlstate == "23505" and "pending override" in str(e.value)
 
@@ -96,7 +105,7 @@ def test_two_reviewers_race_exactly_one_wins(roles):
     def second_reviewer():
         try:
             with second.transaction():
-                second.execute("SELECT parmana_override(%s, false, 'bob', 'credit_officer', 'reject')", (execution_id,))
+                second.execute("SELECT parmana.parmana_override(%s, false, 'bob', 'credit_officer', 'reject')", (execution_id,))
             outcome["second"] = "won"
         except psycopg.Error as e:
             outcome["second"] = e
@@ -104,7 +113,7 @@ def test_two_reviewers_race_exactly_one_wins(roles):
     try:
         with first.transaction():
             result = first.execute(
-                "SELECT parmana_override(%s, true, 'alice', 'credit_officer', 'approve')", (execution_id,)
+                "SELECT parmana.parmana_override(%s, true, 'alice', 'credit_officer', 'approve')", (execution_id,)
             ).fetchone()[0]
             thread = threading.Thread(target=second_reviewer)
             thread.start()
@@ -117,7 +126,7 @@ def test_two_reviewers_race_exactly_one_wins(roles):
             "SELECT kind, execution_state FROM parmana.attestations WHERE execution_id = %s ORDER BY id", (execution_id,)
         ).fetchall()
         assert rows == [("decision", "pending_override"), ("resolution", "completed")]
-        assert observer.execute("SELECT parmana_replay_state(%s)", (execution_id,)).fetchone()[0] == "OVERRIDDEN"
+        assert observer.execute("SELECT parmana.parmana_replay_state(%s)", (execution_id,)).fetchone()[0] == "OVERRIDDEN"
         resolved = [n for n in notifications(listener, 5.0) if n["executionId"] == execution_id]
         assert [(n["status"], n["overrideId"]) for n in resolved] == [("approved", result["overrideId"])]
     finally:
@@ -134,11 +143,11 @@ def test_approved_override_verifies_offline(roles):
     pending = execute_pending(execution_id)
     with connect(user="py_reviewer_a", autocommit=True) as c:
         result = c.execute(
-            "SELECT parmana_override(%s, true, 'alice', 'credit_officer', 'verified income')", (execution_id,)
+            "SELECT parmana.parmana_override(%s, true, 'alice', 'credit_officer', 'verified income')", (execution_id,)
         ).fetchone()[0]
     record, resolution = result["override"], result["resolution"]
     with connect(autocommit=True) as c:
-        pem = c.execute("SELECT parmana_public_key(%s)", (record["signerKeyId"],)).fetchone()[0]
+        pem = c.execute("SELECT parmana.parmana_public_key(%s)", (record["signerKeyId"],)).fetchone()[0]
     key = load_pem_public_key(pem.encode())
 
     def check(doc, payload_type):

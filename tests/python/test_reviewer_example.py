@@ -27,7 +27,7 @@ def test_reviewer_worker_resolves_backlog_and_new_events(roles):
         deadline = time.monotonic() + 20
         with connect(autocommit=True) as c:
             while time.monotonic() < deadline:
-                states = [c.execute("SELECT parmana_replay_state(%s)", (i,)).fetchone()[0] for i in [backlog_id, *new_ids]]
+                states = [c.execute("SELECT parmana.parmana_replay_state(%s)", (i,)).fetchone()[0] for i in [backlog_id, *new_ids]]
                 if all(s == "OVERRIDDEN" for s in states):
                     break
                 time.sleep(0.1)
