@@ -164,3 +164,24 @@ def test_approved_override_verifies_offline(roles):
     assert resolution["decision"] == pending["decision"]
     assert resolution["execution_state"] == "completed" and resolution["overrideId"] == record["overrideId"]
     assert resolution["execution_fingerprint"] == pending["execution_fingerprint"]
+
+
+def test_a_stranger_listening_learns_only_a_row_id(roles):
+    """PostgreSQL cannot stop a role with no parmana grant from LISTENing or NOTIFYing; the
+    payload therefore names only the overrides row, which the stranger cannot read."""
+    with connect(autocommit=True) as c:
+        login_role(c, "py_stranger")
+    execution_id = f"stranger-{uuid.uuid4()}"
+    with connect(user="py_stranger", autocommit=True) as stranger:
+        stranger.execute("LISTEN parmana_pending_override")
+        execute_pending(execution_id)
+        payloads = [json.loads(n.payload) for n in stranger.notifies(timeout=5.0, stop_after=1)]
+        assert len(payloads) == 1 and set(payloads[0]) == {"id"}
+        assert execution_id not in json.dumps(payloads)
+        with pytest.raises(psycopg.Error) as e:
+            stranger.execute("SELECT execution_id FROM parmana.pending_overrides")
+        assert e.value.sqlstate == "42501"
+        # A forged notification changes nothing: it is a wake-up, and the queue is the truth.
+        stranger.execute("SELECT pg_notify('parmana_override_resolved', %s)", (json.dumps({"id": payloads[0]["id"]}),))
+    with connect(autocommit=True) as c:
+        assert c.execute("SELECT resolution_status FROM parmana.overrides WHERE execution_id = %s", (execution_id,)).fetchone()[0] == "pending"
