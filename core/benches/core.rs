@@ -68,6 +68,36 @@ fn benches(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // 64 distinct attestations signed by one key, verified in one batch: time per batch of 64.
+    let batch: Vec<(Vec<u8>, [u8; 64])> = (0..64)
+        .map(|i| {
+            let mut a = attestation(&policy, &signals, &key);
+            a["executionId"] = json!(format!("claim-{i}"));
+            let mut body = a.clone();
+            body.as_object_mut().unwrap().remove("signature");
+            let sig = parmana_core::signing::decode_signature(a["signature"].as_str().unwrap()).unwrap();
+            (pae(ATTESTATION_TYPE, canonicalize(&body).as_bytes()), sig)
+        })
+        .collect();
+    let batch: Vec<(Vec<u8>, [u8; 64])> = batch
+        .into_iter()
+        .map(|(msg, _)| {
+            let sig = ed25519_dalek::Signer::sign(&ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]), &msg).to_bytes();
+            (msg, sig)
+        })
+        .collect();
+    c.bench_function("Ed25519 verify_strict x64", |b| {
+        b.iter(|| {
+            for (msg, sig) in &batch {
+                vk.verify_strict(black_box(msg), &ed25519_dalek::Signature::from_bytes(sig)).unwrap();
+            }
+        })
+    });
+    c.bench_function("Ed25519 batch verification x64", |b| {
+        let items: Vec<parmana_core::batch::Item> =
+            batch.iter().map(|(m, s)| parmana_core::batch::Item { key: &vk, message: m, signature: s }).collect();
+        b.iter(|| assert!(parmana_core::batch::verify(black_box(&items)).iter().all(|v| *v)))
+    });
     c.bench_function("verify_document (full, parsed)", |b| {
         b.iter(|| verify_document(black_box(&att), explicit_key(vk)))
     });

@@ -3,6 +3,7 @@
 //! canonical JSON → policies → signals → fingerprint → decision → signed attestation → verify.
 
 pub mod attestation;
+pub mod batch;
 pub mod canonical;
 pub mod checkpoint;
 pub mod error;
@@ -10,6 +11,8 @@ pub mod govern;
 pub mod hashes;
 pub mod identifiers;
 pub mod keys;
+pub mod merkle;
+pub mod note;
 pub mod overrides;
 pub mod policy;
 pub mod replay;
@@ -17,5 +20,6 @@ pub mod runtime;
 pub mod signals;
 pub mod signing;
 pub mod verify;
+pub mod witness;
 
 pub use error::{ParmanaError, Result, SqlState};

@@ -3,8 +3,8 @@
 
 use crate::canonical::canonicalize_without;
 use crate::runtime::{runtime_hash_of, SUPPORTED_SCHEMA_VERSIONS};
-use crate::signing::{base64_encode, verify_signature, ATTESTATION_TYPE, CHECKPOINT_TYPE, OVERRIDE_TYPE};
-use ed25519_dalek::VerifyingKey;
+use crate::signing::{base64_encode, decode_signature, pae, ATTESTATION_TYPE, CHECKPOINT_TYPE, OVERRIDE_TYPE};
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{json, Map, Value};
 
 const ATTESTATION_FIELDS: &[&str] = &[
@@ -49,7 +49,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    fn invalid(reason: impl Into<String>) -> VerifyReport {
+    pub fn invalid(reason: impl Into<String>) -> VerifyReport {
         VerifyReport {
             valid: false,
             signature_verified: false,
@@ -112,19 +112,49 @@ pub fn split_signed(doc: &Value) -> Result<SignedParts<'_>, String> {
     Ok(SignedParts { payload_type, document: obj, signature, signer_key_id })
 }
 
-/// Verify `doc`. `key_for` returns the public key for a signerKeyId, or why there is none.
-pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<VerifyingKey, String>) -> VerifyReport {
-    let parts = match split_signed(doc) {
-        Ok(parts) => parts,
-        Err(reason) => return VerifyReport::invalid(reason),
-    };
-    let key = match key_for(parts.signer_key_id) {
-        Ok(key) => key,
-        Err(reason) => return VerifyReport::invalid(reason),
-    };
-    let canonical_body = parts.canonical_body();
-    let signature = verify_signature(&key, parts.payload_type, canonical_body.as_bytes(), parts.signature);
+/// A document checked for everything but its signature: what to verify, and the report for either
+/// outcome of that check.
+pub struct Prepared {
+    pub key: VerifyingKey,
+    /// PAE(payload type, JCS(body)): the signed bytes.
+    pub message: Vec<u8>,
+    /// The decoded signature, or why it is not 64 bytes of standard base64.
+    pub signature: Result<[u8; 64], &'static str>,
+    runtime_verified: bool,
+    schema_compatible: bool,
+    id_consistent: bool,
+}
 
+impl Prepared {
+    /// The report, given whether the signature verified.
+    pub fn report(&self, signature_ok: bool) -> VerifyReport {
+        let reason = match (self.signature, signature_ok, self.runtime_verified, self.schema_compatible) {
+            (Err(why), _, _, _) => Some(why.to_string()),
+            (_, false, _, _) => Some("signature does not verify".to_string()),
+            (_, true, false, _) => Some("runtimeHash does not match a known runtime version".to_string()),
+            (_, true, true, false) => Some("schemaVersion is not supported".to_string()),
+            _ if !self.id_consistent => Some("overrideId is not the hash of the record".to_string()),
+            _ => None,
+        };
+        VerifyReport {
+            valid: reason.is_none(),
+            signature_verified: signature_ok,
+            runtime_verified: self.runtime_verified,
+            schema_compatible: self.schema_compatible,
+            reason,
+        }
+    }
+}
+
+/// Check `doc`'s shape, key, runtime and schema, and compute what its signature must cover.
+/// `key_for` returns the public key for a signerKeyId, or why there is none.
+pub fn prepare(
+    doc: &Value,
+    key_for: impl FnOnce(&str) -> Result<VerifyingKey, String>,
+) -> Result<Prepared, VerifyReport> {
+    let parts = split_signed(doc).map_err(VerifyReport::invalid)?;
+    let key = key_for(parts.signer_key_id).map_err(VerifyReport::invalid)?;
+    let message = pae(parts.payload_type, parts.canonical_body().as_bytes());
     let body = parts.document;
     let runtime_verified = match (body["runtimeVersion"].as_str(), body["runtimeHash"].as_str()) {
         (Some(version), Some(hash)) => runtime_hash_of(version) == Some(hash),
@@ -134,20 +164,51 @@ pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<Verifyi
     // An override record's id is the hash of its own body.
     let id_consistent = parts.payload_type != OVERRIDE_TYPE
         || body["overrideId"].as_str() == Some(crate::overrides::override_id_of(body).as_str());
-    let reason = match (&signature, runtime_verified, schema_compatible) {
-        (Err(why), _, _) => Some((*why).to_string()),
-        (Ok(()), false, _) => Some("runtimeHash does not match a known runtime version".to_string()),
-        (Ok(()), true, false) => Some("schemaVersion is not supported".to_string()),
-        _ if !id_consistent => Some("overrideId is not the hash of the record".to_string()),
-        _ => None,
-    };
-    VerifyReport {
-        valid: reason.is_none(),
-        signature_verified: signature.is_ok(),
+    Ok(Prepared {
+        key,
+        message,
+        signature: decode_signature(parts.signature),
         runtime_verified,
         schema_compatible,
-        reason,
+        id_consistent,
+    })
+}
+
+/// Verify `doc` with `verify_strict`.
+pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<VerifyingKey, String>) -> VerifyReport {
+    match prepare(doc, key_for) {
+        Ok(p) => {
+            let ok = p.signature.is_ok_and(|sig| p.key.verify_strict(&p.message, &Signature::from_bytes(&sig)).is_ok());
+            p.report(ok)
+        }
+        Err(report) => report,
     }
+}
+
+/// Verify prepared documents, their signatures in one batch: each report is what
+/// `verify_document` would say (see `batch`).
+pub fn verify_prepared(prepared: &[Result<Prepared, VerifyReport>]) -> Vec<VerifyReport> {
+    let mut items = Vec::new();
+    let mut slots = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if let Ok(Prepared { key, message, signature: Ok(signature), .. }) = p {
+            items.push(crate::batch::Item { key, message, signature });
+            slots.push(i);
+        }
+    }
+    let verdicts = crate::batch::verify(&items);
+    let mut ok = vec![false; prepared.len()];
+    for (slot, verdict) in slots.into_iter().zip(verdicts) {
+        ok[slot] = verdict;
+    }
+    prepared
+        .iter()
+        .zip(ok)
+        .map(|(p, ok)| match p {
+            Ok(p) => p.report(ok),
+            Err(report) => report.clone(),
+        })
+        .collect()
 }
 
 /// The key a caller passed explicitly: it must be the one the document names.
