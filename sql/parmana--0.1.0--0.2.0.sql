@@ -1,6 +1,10 @@
 -- parmana 0.1.0 -> 0.2.0: the audit trail (append-only records, signed checkpoints, audit views, pg_dump configuration).
 \echo Use "ALTER EXTENSION parmana UPDATE TO '0.2.0'" to load this file. \quit
 
+-- Names resolve in pg_catalog only while this script runs as a superuser: the extension's schema
+-- (public by default) may hold operators or functions its owner put there.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 -- parmana 0.2.0: the audit trail. Append-only governance records, signed checkpoints, audit
 -- views, and pg_dump configuration. Fresh installs run this after bootstrap.sql; upgrades from
 -- 0.1.0 run it from sql/parmana--0.1.0--0.2.0.sql.
@@ -150,7 +154,7 @@ SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoint_state', '');
 
 -- parmana::audit::parmana_audit_verify
-CREATE  FUNCTION "parmana_audit_verify"(
+CREATE FUNCTION @extschema@."parmana_audit_verify"(
 	"from_id" bigint DEFAULT 1, /* Option < i64 > */
 	"max_rows" bigint DEFAULT NULL /* Option < i64 > */
 ) RETURNS TABLE (
@@ -165,7 +169,7 @@ LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'parmana_audit_verify_wrapper';
 
 -- parmana::audit::parmana_checkpoint
-CREATE  FUNCTION "parmana_checkpoint"() RETURNS jsonb /* JsonbText */
+CREATE FUNCTION @extschema@."parmana_checkpoint"() RETURNS jsonb /* JsonbText */
 STRICT VOLATILE SECURITY DEFINER
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */

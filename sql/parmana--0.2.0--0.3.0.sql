@@ -1,6 +1,10 @@
 -- parmana 0.2.0 -> 0.3.0: governing business tables (parmana_govern, parmana.governed_tables, parmana_govern_refresh).
 \echo Use "ALTER EXTENSION parmana UPDATE TO '0.3.0'" to load this file. \quit
 
+-- Names resolve in pg_catalog only while this script runs as a superuser: the extension's schema
+-- (public by default) may hold operators or functions its owner put there.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 -- parmana 0.3.0: governing business tables with the parmana_govern trigger (SPEC §12).
 --
 --   INSERT INTO parmana.governed_tables (name, policy_id, policy_version, execution_id_prefix, key_column, signals, ...)

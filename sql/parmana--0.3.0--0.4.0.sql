@@ -2,6 +2,11 @@
 -- bound to their attestations, versioned configuration. Assembled by scripts/make_upgrade.py.
 \echo Use "ALTER EXTENSION parmana UPDATE TO '0.4.0'" to load this file. \quit
 
+-- Names resolve in pg_catalog only while this script runs: 0.3.0 lives in a schema (public by
+-- default) whose owner may have put operators or functions there that match better than the
+-- built-in ones, and this script runs as a superuser.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 -- Everything user-facing moves from the schema 0.3.0 was installed in (public by default) into
 -- schema parmana, and the extension with it: afterwards nothing of parmana lives in a schema a
 -- non-superuser owns. Function OIDs are kept, so triggers on business tables keep working.
@@ -57,6 +62,14 @@ ALTER TABLE parmana.checkpoint_state ALTER COLUMN watermark_holders DROP DEFAULT
 DROP FUNCTION parmana.govern_signals(parmana.governed_tables, jsonb);
 ALTER TABLE parmana.override_authorities RENAME TO override_authorities_before_0_4_0;
 ALTER TABLE parmana.governed_tables RENAME TO governed_tables_before_0_4_0;
+
+-- Checkpoints become signed tree heads over a Merkle tree of the attestations (the Merkle objects
+-- themselves follow below); chained checkpoints written before stay as they are.
+ALTER TABLE parmana.checkpoints ADD COLUMN tree_size bigint, ADD COLUMN first_leaf bigint, ADD COLUMN gaps bigint[],
+  ADD COLUMN note text,
+  ADD CONSTRAINT checkpoints_tree_head CHECK ((tree_size IS NULL) = (note IS NULL) AND (tree_size IS NULL) = (first_leaf IS NULL)
+                                         AND (tree_size IS NULL) = (gaps IS NULL));
+ALTER TABLE parmana.checkpoint_state ADD COLUMN origin text;
 
 -- The audit trail: append-only governance records, signed checkpoints, audit views, and pg_dump
 -- configuration.
@@ -137,6 +150,95 @@ CREATE TRIGGER replay_steps_no_truncate BEFORE TRUNCATE ON parmana.replay_steps
   FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 SELECT pg_catalog.pg_extension_config_dump('parmana.replay_steps', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.replay_steps_id_seq', '');
+CREATE UNIQUE INDEX checkpoints_tree_size ON parmana.checkpoints (tree_size);
+COMMENT ON TABLE parmana.checkpoints IS 'Signed tree heads over the attestation log (and, before 0.4.0, chained digests); see parmana_checkpoint()';
+-- every other tile is full and never changes.
+CREATE TABLE parmana.log_tiles (
+  level  smallint NOT NULL CHECK (level >= 0),
+  idx    bigint   NOT NULL CHECK (idx >= 0),
+  hashes bytea    NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0),
+  PRIMARY KEY (level, idx)
+);
+COMMENT ON TABLE parmana.log_tiles IS 'Merkle tree hashes of the attestation log in 256-hash tiles (c2sp.org/tlog-tiles layout), for O(log n) proofs';
+
+-- A tile only grows: new hashes are appended, none ever changes.
+CREATE FUNCTION parmana.log_tiles_grow_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.level = OLD.level AND NEW.idx = OLD.idx AND length(NEW.hashes) > length(OLD.hashes)
+     AND substring(NEW.hashes FROM 1 FOR length(OLD.hashes)) = OLD.hashes THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '[AUD-001] % on parmana.log_tiles is refused: tiles only grow', TG_OP USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER log_tiles_grow_only BEFORE UPDATE OR DELETE ON parmana.log_tiles
+  FOR EACH ROW EXECUTE FUNCTION parmana.log_tiles_grow_only();
+CREATE TRIGGER log_tiles_no_truncate BEFORE TRUNCATE ON parmana.log_tiles
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
+COMMENT ON TABLE parmana.checkpoint_state IS 'Checkpoint bookkeeping: the watermark of attestation ids safe to seal next, the chain head, and the log''s origin';
+SELECT pg_catalog.pg_extension_config_dump('parmana.log_tiles', '');
+-- Witnessing: a second database, owned by an auditor, holds a copy of the attestation log by
+-- logical replication and cosigns the primary's tree heads only while they stay consistent with
+-- the rows it already holds. On that copy, parmana_witness_enable() turns on the triggers below:
+-- a replicated UPDATE or DELETE of a row the witness holds is recorded and skipped, so a rewrite
+-- of history on the primary, even by a superuser who re-seals it with the log's key, shows up in
+-- parmana_witness_check() instead of overwriting the copy. On a primary these triggers stay off.
+
+-- Rewrites replication tried to apply and the witness refused.
+CREATE TABLE parmana.witness_conflicts (
+  id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  table_name text        NOT NULL,
+  operation  text        NOT NULL,
+  row_id     bigint      NOT NULL,
+  kept       jsonb       NOT NULL,
+  offered    jsonb,
+  seen_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE parmana.witness_conflicts IS 'On a witness: replicated UPDATEs and DELETEs of rows it already held, refused and recorded';
+
+-- The newest tree head this database, as a witness, has cosigned for each log.
+CREATE TABLE parmana.witness_heads (
+  origin      text        PRIMARY KEY,
+  tree_size   bigint      NOT NULL,
+  root_hash   bytea       NOT NULL,
+  note        text        NOT NULL,
+  cosigned_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE parmana.witness_heads IS 'On a witness: the newest tree head cosigned per log; later heads must extend it';
+
+CREATE FUNCTION parmana.witness_refuse_rewrite() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO parmana.witness_conflicts (table_name, operation, row_id, kept, offered)
+  VALUES (TG_TABLE_NAME, TG_OP, OLD.id, pg_catalog.to_jsonb(OLD),
+          CASE WHEN TG_OP = 'UPDATE' THEN pg_catalog.to_jsonb(NEW) END);
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER attestations_witness BEFORE UPDATE OR DELETE ON parmana.attestations
+  FOR EACH ROW EXECUTE FUNCTION parmana.witness_refuse_rewrite();
+CREATE TRIGGER checkpoints_witness BEFORE UPDATE OR DELETE ON parmana.checkpoints
+  FOR EACH ROW EXECUTE FUNCTION parmana.witness_refuse_rewrite();
+ALTER TABLE parmana.attestations DISABLE TRIGGER attestations_witness;
+ALTER TABLE parmana.checkpoints DISABLE TRIGGER checkpoints_witness;
+CREATE TRIGGER witness_conflicts_append_only BEFORE UPDATE OR DELETE ON parmana.witness_conflicts
+  FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+
+-- Make this database a witness of a replicated log (superuser only: it changes how replication
+-- applies changes to parmana's tables).
+CREATE FUNCTION parmana.parmana_witness_enable() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  ALTER TABLE parmana.attestations ENABLE REPLICA TRIGGER attestations_witness;
+  ALTER TABLE parmana.checkpoints ENABLE REPLICA TRIGGER checkpoints_witness;
+END
+$$;
+
+SELECT pg_catalog.pg_extension_config_dump('parmana.witness_conflicts', '');
+SELECT pg_catalog.pg_extension_config_dump('parmana.witness_conflicts_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('parmana.witness_heads', '');
+
 
 CREATE FUNCTION parmana."acting_role"() RETURNS TEXT /* String */
 STRICT STABLE PARALLEL SAFE 
@@ -177,15 +279,59 @@ CREATE FUNCTION parmana."parmana_govern_verify"(
 	"detail" TEXT  /* String */
 )
 STABLE
-SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'parmana_govern_verify_wrapper';
+
+CREATE FUNCTION parmana."parmana_inclusion_proof"(
+	"attestation_id" bigint, /* Option < i64 > */
+	"tree_size" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS jsonb /* JsonbText */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'parmana_inclusion_proof_wrapper';
+
+CREATE FUNCTION parmana."parmana_consistency_proof"(
+	"old_size" bigint, /* Option < i64 > */
+	"new_size" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS jsonb /* JsonbText */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'parmana_consistency_proof_wrapper';
+
+CREATE FUNCTION parmana."parmana_log_key"(
+	"key_id" TEXT DEFAULT NULL /* Option < String > */
+) RETURNS TEXT /* Option < String > */
+STABLE SECURITY DEFINER PARALLEL RESTRICTED
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'parmana_log_key_wrapper';
+
+CREATE FUNCTION parmana."parmana_witness_check"(
+	"log_key" TEXT /* Option < String > */
+) RETURNS TABLE (
+	"problem" TEXT,  /* String */
+	"detail" TEXT  /* String */
+)
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'parmana_witness_check_wrapper';
+
+CREATE FUNCTION parmana."parmana_witness_cosign"(
+	"log_key" TEXT, /* Option < String > */
+	"witness_name" TEXT /* Option < String > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'parmana_witness_cosign_wrapper';
 
 CREATE OR REPLACE FUNCTION parmana."parmana_govern_refresh"(
 	"name" TEXT /* Option < String > */
 ) RETURNS bigint /* i64 */
 VOLATILE
-SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'parmana_govern_refresh_wrapper';
 
@@ -609,13 +755,49 @@ $$;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA parmana FROM PUBLIC, parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA parmana FROM PUBLIC, parmana_executor, parmana_approver, parmana_auditor, parmana_admin;
--- Every function starts closed; each role gets what it needs. PUBLIC gets nothing but
--- verification with an explicit public key, and the configurations of the governed tables it
--- may write (parmana.writable_governed_tables, which the trigger reads).
+-- Every function starts closed; each role gets what it needs.
+-- First nothing in schema parmana keeps a grant made anywhere but below: the installing role's
+-- default privileges (ALTER DEFAULT PRIVILEGES) would otherwise hand out its tables, the signing
+-- key's included, or CREATE on the schema.
+DO $revoke$
+DECLARE
+  grant_ record;
+BEGIN
+  FOR grant_ IN
+    SELECT pg_catalog.format('%s %s', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                             c.oid::pg_catalog.regclass) AS object, a.grantee
+    FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+    UNION
+    SELECT pg_catalog.format('FUNCTION %s', p.oid::pg_catalog.regprocedure), a.grantee
+    FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+    WHERE p.pronamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+    UNION
+    SELECT pg_catalog.format('TYPE %s', t.oid::pg_catalog.regtype), a.grantee
+    FROM pg_catalog.pg_type t, pg_catalog.aclexplode(t.typacl) a
+    WHERE t.typnamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) t.typowner
+    UNION
+    SELECT 'SCHEMA parmana', a.grantee
+    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+    WHERE n.nspname OPERATOR(pg_catalog.=) 'parmana' AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', grant_.object,
+      CASE WHEN grant_.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grant_.grantee)) END);
+  END LOOP;
+END
+$revoke$;
+-- PUBLIC gets nothing but verification with an explicit public key, and the configurations of the
+-- governed tables it may write (parmana.writable_governed_tables, which the trigger reads).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA parmana FROM PUBLIC;
 GRANT USAGE ON SCHEMA parmana TO PUBLIC;
 GRANT EXECUTE ON FUNCTION parmana.parmana_verify(jsonb, text) TO PUBLIC;
 GRANT SELECT ON parmana.writable_governed_tables TO PUBLIC;
+-- The trigger's UPDATE check needs the columns a mapping reads, for any role updating the table.
+GRANT EXECUTE ON FUNCTION parmana.govern_signal_columns(jsonb) TO PUBLIC;
 
 -- Executors decide, and runtimes that drive the replay steps themselves are executors too.
 GRANT EXECUTE ON FUNCTION
@@ -628,8 +810,7 @@ GRANT EXECUTE ON FUNCTION
   parmana.parmana_replay_expire(text),
   parmana.parmana_replay_mark_executed(text),
   parmana.govern_execution_id(text, regclass, text, text),
-  parmana.govern_signals(jsonb, jsonb),
-  parmana.govern_signal_columns(jsonb)
+  parmana.govern_signals(jsonb, jsonb)
 TO parmana_executor;
 
 -- Reviewers resolve pending decisions, and record overrides of steps driven by other runtimes.
@@ -642,8 +823,7 @@ GRANT EXECUTE ON FUNCTION
   parmana.parmana_register_policy(jsonb),
   parmana.parmana_rotate_key(),
   parmana.parmana_replay_sweep(),
-  parmana.parmana_checkpoint(),
-  parmana.govern_signal_columns(jsonb)
+  parmana.parmana_checkpoint()
 TO parmana_admin;
 -- Admins clean up: they may take any non-reviewer step on any id.
 GRANT EXECUTE ON FUNCTION
@@ -656,7 +836,9 @@ TO parmana_admin;
 
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_audit_verify(bigint, bigint),
-  parmana.parmana_govern_verify(regclass)
+  parmana.parmana_govern_verify(regclass),
+  parmana.parmana_witness_check(text),
+  parmana.parmana_witness_cosign(text, text)
 TO parmana_auditor, parmana_admin;
 
 -- The trigger: table owners who are executors or admins may attach it (CREATE TRIGGER needs
@@ -670,6 +852,9 @@ TO parmana_executor, parmana_approver, parmana_admin;
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_verify(jsonb),
   parmana.parmana_public_key(text),
+  parmana.parmana_log_key(text),
+  parmana.parmana_inclusion_proof(bigint, bigint),
+  parmana.parmana_consistency_proof(bigint, bigint),
   parmana.parmana_runtime_manifest(),
   parmana.parmana_dsse(jsonb),
   parmana.parmana_replay_state(text),
@@ -683,7 +868,8 @@ GRANT SELECT ON parmana.policies, parmana.replay_state, parmana.replay_steps, pa
                 parmana.override_authorities_history, parmana.override_authority_versions,
                 parmana.execution_namespaces, parmana.execution_namespaces_history, parmana.execution_namespace_versions,
                 parmana.governed_tables, parmana.governed_tables_history, parmana.governed_table_versions,
-                parmana.checkpoints, parmana.checkpoint_state, parmana.decisions_by_policy_day,
+                parmana.checkpoints, parmana.checkpoint_state, parmana.log_tiles, parmana.witness_conflicts,
+                parmana.witness_heads, parmana.decisions_by_policy_day,
                 parmana.override_history, parmana.attestations_by_key
   TO parmana_auditor, parmana_admin;
 -- Reviewers see their queue and who may approve.

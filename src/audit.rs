@@ -1,21 +1,19 @@
-//! The audit trail: signed checkpoints over `parmana.attestations` and `parmana_audit_verify()`.
-//!
-//! Checkpoints never make executions wait. Each call seals the rows up to the *watermark* taken by
-//! the previous call — the last attestation id handed out then — once every transaction that had
-//! parmana.attestations open for writing in this database at that moment has ended, so no
-//! uncommitted lower id can appear later under a sealed range. A transaction takes that lock
-//! before it takes an attestation id and keeps it to its end; transactions elsewhere in the
-//! cluster, or in this database without attestations, never hold a checkpoint back.
+//! `parmana_audit_verify()`: the whole audit trail checked from its rows — every attestation's
+//! signature (in batches) and stored columns, every checkpoint's signature, note and place in the
+//! chain, the Merkle roots of tree checkpoints and the stored tiles, the chained digests of
+//! checkpoints from before 0.4.0, and every override record.
 
 use crate::errors::OrRaise;
-use crate::jsonb::{JsonbParsed, JsonbText};
-use crate::keys::{active_embedded_key_id, signer, verifying_key};
-use parmana_core::attestation::issued_at_now;
-use parmana_core::checkpoint::{ChainHasher, CheckpointFields, GENESIS_DIGEST};
-use parmana_core::verify::verify_document;
+use crate::jsonb::JsonbParsed;
+use crate::keys::verifying_key;
+use parmana_core::checkpoint::{attestation_leaf, leaf_index, ChainHasher, GENESIS_DIGEST};
+use parmana_core::hashes::to_hex;
+use parmana_core::merkle::{Appender, CompactRange, Hash, Tiles};
+use parmana_core::note::{parse_note, verifier_key, verify_note, Checkpoint as NoteCheckpoint, VerifierKey, ED25519};
+use parmana_core::verify::{prepare, verify_document, verify_prepared};
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiHeapTupleData};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const BATCH: i64 = 5000;
 const PROGRESS_EVERY: i64 = 100_000;
@@ -24,7 +22,7 @@ const PROGRESS_EVERY: i64 = 100_000;
 /// attestation is read from jsonb's binary form (JSON null when unreadable, which fails its checks).
 /// With `compare_columns`, the stored columns are compared with the signed JSON (in SQL, as
 /// text); the checkpointer does not need that and gets an empty list.
-fn for_each_row(
+pub fn for_each_row(
     client: &SpiClient<'_>,
     after: i64,
     through: i64,
@@ -71,118 +69,11 @@ fn document(row: &SpiHeapTupleData<'_>, ordinal: usize) -> Result<Value, pgrx::s
     Ok(row.get::<JsonbParsed>(ordinal)?.and_then(|parsed| parsed.0.ok()).unwrap_or(Value::Null))
 }
 
-/// Seal the attestations written before the previous call into a signed, chained checkpoint,
-/// and set the watermark for the next call. Cheap enough to run every minute.
-#[pg_extern(volatile, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
-fn parmana_checkpoint() -> JsonbText {
-    let outcome = Spi::connect_mut(|client| {
-        // One checkpointer at a time; executions never take this lock.
-        client.update("LOCK TABLE parmana.checkpoint_state IN EXCLUSIVE MODE", None, &[])?;
-        let head = client.select(
-            "SELECT id, to_id, digest FROM parmana.checkpoints ORDER BY id DESC LIMIT 1",
-            Some(1),
-            &[],
-        )?;
-        let (head_id, sealed_to, head_digest) = if head.is_empty() {
-            (0i64, 0i64, GENESIS_DIGEST.to_owned())
-        } else {
-            let row = head.first();
-            let (id, to) = row.get_two::<i64, i64>()?;
-            (id.unwrap_or_default(), to.unwrap_or_default(), row.get::<String>(3)?.unwrap_or_default())
-        };
-        let now = client
-            .select(
-                "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM parmana.attestations_id_seq),
-                        s.watermark_id,
-                        s.watermark_id IS NOT NULL AND NOT EXISTS (
-                          SELECT FROM pg_catalog.pg_locks l
-                          WHERE l.locktype = 'relation' AND l.relation = 'parmana.attestations'::pg_catalog.regclass
-                            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
-                                              WHERE d.datname = pg_catalog.current_database())
-                            AND l.virtualtransaction = ANY (s.watermark_holders))
-                 FROM (SELECT 1) one LEFT JOIN parmana.checkpoint_state s ON true",
-                Some(1),
-                &[],
-            )?
-            .first()
-            .get_three::<i64, i64, bool>()?;
-        let (last_id_handed_out, watermark, watermark_safe) = (now.0.unwrap_or(0), now.1, now.2.unwrap_or(false));
-
-        let mut sealed = Value::Null;
-        let mut new_head = (head_id, head_digest.clone());
-        let mut keep_watermark = false;
-        if let Some(through) = watermark.filter(|w| *w > sealed_to) {
-            if watermark_safe {
-                let mut hasher = ChainHasher::new(&head_digest);
-                for_each_row(client, sealed_to, through, false, |id, doc, _| hasher.add(id, &doc))?;
-                let rows = hasher.rows();
-                let digest = hasher.finish();
-                let key = signer(active_embedded_key_id().as_deref());
-                let fields = CheckpointFields {
-                    checkpoint_id: head_id + 1,
-                    from_id: sealed_to,
-                    to_id: through,
-                    row_count: rows,
-                    previous_digest: &head_digest,
-                    digest: &digest,
-                    issued_at: issued_at_now(),
-                };
-                let doc = Value::Object(fields.sign(&key).document);
-                client.update(
-                    "INSERT INTO parmana.checkpoints (id, from_id, to_id, row_count, previous_digest, digest, signer_key_id, issued_at, checkpoint) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::jsonb)",
-                    None,
-                    &[
-                        fields.checkpoint_id.into(),
-                        sealed_to.into(),
-                        through.into(),
-                        (rows as i64).into(),
-                        head_digest.as_str().into(),
-                        digest.as_str().into(),
-                        key.key_id().into(),
-                        fields.issued_at.as_str().into(),
-                        doc.to_string().into(),
-                    ],
-                )?;
-                new_head = (fields.checkpoint_id, digest);
-                sealed = doc;
-            } else {
-                // Transactions that were running at the watermark are still open: try again later.
-                keep_watermark = true;
-            }
-        }
-        client.update(
-            "INSERT INTO parmana.checkpoint_state AS s \
-               (singleton, watermark_id, watermark_holders, head_checkpoint_id, head_digest, updated_at) \
-             VALUES (true, $1, \
-               (SELECT coalesce(pg_catalog.array_agg(DISTINCT l.virtualtransaction), '{}') FROM pg_catalog.pg_locks l \
-                WHERE l.locktype = 'relation' AND l.relation = 'parmana.attestations'::pg_catalog.regclass \
-                  AND l.mode = 'RowExclusiveLock' \
-                  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d \
-                                    WHERE d.datname = pg_catalog.current_database())), \
-               $2, $3, pg_catalog.now()) \
-             ON CONFLICT (singleton) DO UPDATE SET \
-               watermark_id = CASE WHEN $4 THEN s.watermark_id ELSE EXCLUDED.watermark_id END, \
-               watermark_holders = CASE WHEN $4 THEN s.watermark_holders ELSE EXCLUDED.watermark_holders END, \
-               head_checkpoint_id = EXCLUDED.head_checkpoint_id, head_digest = EXCLUDED.head_digest, updated_at = now()",
-            None,
-            &[
-                last_id_handed_out.into(),
-                (new_head.0 > 0).then_some(new_head.0).into(),
-                (new_head.0 > 0).then_some(new_head.1.as_str()).into(),
-                keep_watermark.into(),
-            ],
-        )?;
-        Ok::<_, pgrx::spi::SpiError>(json!({
-            "sealed": sealed,
-            "sealedThrough": if sealed.is_null() { sealed_to } else { watermark.unwrap_or(sealed_to) },
-            "waitingFor": if keep_watermark { watermark } else { None },
-            "nextWatermark": if keep_watermark { watermark.unwrap_or(0) } else { last_id_handed_out },
-        }))
-    })
-    .or_raise();
-    JsonbText::from_value(&outcome)
+/// A tree checkpoint's Merkle facts.
+struct Tree {
+    size: u64,
+    first_leaf: u64,
+    gaps: Vec<i64>,
 }
 
 struct Checkpoint {
@@ -192,14 +83,86 @@ struct Checkpoint {
     row_count: i64,
     previous_digest: String,
     digest: String,
+    /// None for a chained checkpoint from before 0.4.0.
+    tree: Option<Tree>,
     hasher: Option<ChainHasher>,
 }
 
 type Problem = (i64, Option<i64>, String, String);
 
+/// Attestations verified per signature batch.
+const SIGNATURE_BATCH: usize = 128;
+
+/// Rows waiting for their signatures to be checked in one batch.
+#[derive(Default)]
+struct Pending {
+    rows: Vec<(i64, Value)>,
+}
+
+impl Pending {
+    fn push(&mut self, id: i64, doc: Value, problems: &mut Vec<Problem>) {
+        self.rows.push((id, doc));
+        if self.rows.len() >= SIGNATURE_BATCH {
+            self.flush(problems);
+        }
+    }
+
+    fn flush(&mut self, problems: &mut Vec<Problem>) {
+        let prepared: Vec<_> = self.rows.iter().map(|(_, doc)| prepare(doc, verifying_key)).collect();
+        for ((id, _), report) in self.rows.iter().zip(verify_prepared(&prepared)) {
+            if !report.valid {
+                problems.push((*id, Some(*id), "attestation_signature".into(), report.reason.unwrap_or_default()));
+            }
+        }
+        self.rows.clear();
+    }
+}
+
+/// Full tiles of the tree recomputed from the rows, compared with the stored ones as they complete.
+struct TileCheck<'a, 'c> {
+    client: &'a SpiClient<'c>,
+    appender: Appender,
+}
+
+impl TileCheck<'_, '_> {
+    fn stored(&mut self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, pgrx::spi::SpiError> {
+        let rows = self.client.select(
+            "SELECT hashes FROM parmana.log_tiles WHERE level = $1 AND idx = $2",
+            Some(1),
+            &[(level as i16).into(), (index as i64).into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let bytes = rows.first().get_one::<Vec<u8>>()?.unwrap_or_default();
+        Ok(Some(bytes.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect()))
+    }
+
+    fn compare(
+        &mut self,
+        tiles: Vec<((u32, u64), Vec<Hash>)>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), pgrx::spi::SpiError> {
+        for ((level, index), hashes) in tiles {
+            let stored = self.stored(level, index)?;
+            // A partial tile may have grown past the last checkpoint; its prefix must still match.
+            if stored.as_ref().is_none_or(|s| s.len() < hashes.len() || s[..hashes.len()] != hashes[..]) {
+                problems.push((
+                    0,
+                    None,
+                    "log_tiles".into(),
+                    format!("tile {level}/{index} differs from the tree recomputed from the rows"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Check the whole audit trail, or a window of it: every attestation's signature and stored
-/// columns, every checkpoint's signature, chain and digest, every override record. Returns one
-/// row per problem; an intact log returns none.
+/// columns, every checkpoint's signature, note, chain and digest, the stored Merkle tiles, and
+/// every override record. Returns one row per problem; an intact log returns none. A window
+/// checks its rows against the stored tiles; only a run from the start recomputes the roots.
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_audit_verify(
@@ -214,10 +177,13 @@ fn parmana_audit_verify(
     let mut problems: Vec<Problem> = Vec::new();
     Spi::connect(|client| {
         let mut checkpoints = verify_checkpoints(client, &mut problems)?;
+        let (chain, tree): (Vec<Checkpoint>, Vec<Checkpoint>) = checkpoints.drain(..).partition(|c| c.tree.is_none());
+        let mut chain = chain;
         // Ordered by range for the walk below (the same as by id unless the chain was tampered with).
-        checkpoints.sort_by_key(|c| (c.to_id, c.id));
-        // Start at the beginning of the checkpoint that contains from_id, so its digest can be recomputed.
-        let start = checkpoints
+        chain.sort_by_key(|c| (c.to_id, c.id));
+        // Start at the beginning of the chained checkpoint that contains from_id, so its digest
+        // can be recomputed.
+        let start = chain
             .iter()
             .find(|c| c.from_id < from_id && from_id <= c.to_id)
             .map(|c| c.from_id)
@@ -228,49 +194,100 @@ fn parmana_audit_verify(
             .get_one::<i64>()?
             .unwrap_or(0);
         let through = match max_rows {
-            // Finish the checkpoint the window ends in.
+            // Finish the chained checkpoint the window ends in.
             Some(n) => {
                 let end = start.saturating_add(n.max(0));
-                checkpoints.iter().find(|c| c.from_id < end && end <= c.to_id).map(|c| c.to_id).unwrap_or(end)
+                chain.iter().find(|c| c.from_id < end && end <= c.to_id).map(|c| c.to_id).unwrap_or(end)
             }
             None => i64::MAX,
         };
-        // Recompute the digest of every checkpoint wholly inside the window, seeded by its own previousDigest.
-        for c in checkpoints.iter_mut().filter(|c| c.from_id >= start && c.to_id <= through) {
+        for c in chain.iter_mut().filter(|c| c.from_id >= start && c.to_id <= through) {
             c.hasher = Some(ChainHasher::new(&c.previous_digest));
         }
+        // From the start, the tree is recomputed; in a window, rows are checked against the tiles.
+        let whole = start == 0 && max_rows.is_none();
+        let sealed_size = tree.last().and_then(|t| t.tree.as_ref()).map_or(0, |t| t.size);
+        let mut tiles = TileCheck { client, appender: Appender::resume(0, &mut Tiles::default()).expect("empty") };
+        let mut range = CompactRange::default();
+        let mut gaps: Vec<i64> = Vec::new();
+        let mut expected_id = 1i64;
+        let mut next_tree = 0usize;
 
+        let mut pending = Pending::default();
         let mut seen = 0i64;
-        // Rows come in id order and checkpoint ranges are contiguous and ordered: walk them together.
         let mut at = 0usize;
+        let mut walk_problems = Vec::new();
         for_each_row(client, start, through, true, |id, doc, mismatched| {
-            let report = verify_document(&doc, verifying_key);
-            if !report.valid {
-                let reason = report.reason.unwrap_or_default();
-                problems.push((id, Some(id), "attestation_signature".into(), reason));
-            }
             if !mismatched.is_empty() {
-                problems.push((
+                walk_problems.push((
                     id,
                     Some(id),
                     "attestation_columns".into(),
                     format!("stored columns differ from the signed JSON: {}", mismatched.join(", ")),
                 ));
             }
-            while at < checkpoints.len() && checkpoints[at].to_id < id {
+            while at < chain.len() && chain[at].to_id < id {
                 at += 1;
             }
-            if let Some(c) = checkpoints.get_mut(at).filter(|c| c.from_id < id) {
+            if let Some(c) = chain.get_mut(at).filter(|c| c.from_id < id) {
                 if let Some(h) = c.hasher.as_mut() {
                     h.add(id, &doc);
                 }
             }
+            let leaf = attestation_leaf(&doc);
+            if whole {
+                // Close every tree checkpoint that ends before this row.
+                while let Some(t) = tree.get(next_tree).filter(|t| t.to_id < id) {
+                    gaps.extend(expected_id..=t.to_id);
+                    expected_id = t.to_id + 1;
+                    close_tree(t, &range, &mut gaps, &mut walk_problems);
+                    next_tree += 1;
+                }
+                gaps.extend(expected_id..id);
+                expected_id = id + 1;
+                range.push(leaf);
+                // Tiles hold the sealed tree only; rows after the last checkpoint are not in them yet.
+                if tiles.appender.size() < sealed_size {
+                    tiles.appender.push(leaf);
+                    let full = tiles.appender.take_full();
+                    if let Err(e) = tiles.compare(full, &mut walk_problems) {
+                        walk_problems.push((id, Some(id), "log_tiles".into(), e.to_string()));
+                    }
+                }
+            } else if let Some(t) = tree.iter().find(|t| t.from_id < id && id <= t.to_id) {
+                let info = t.tree.as_ref().expect("tree checkpoint");
+                let stored = leaf_index(info.first_leaf, t.from_id, t.to_id, &info.gaps, id).and_then(|index| {
+                    tiles.stored(0, index / 256).ok().flatten().and_then(|h| h.get((index % 256) as usize).copied())
+                });
+                if stored != Some(leaf) {
+                    walk_problems.push((
+                        id,
+                        Some(id),
+                        "attestation_leaf".into(),
+                        format!("the row is not leaf it was sealed as in checkpoint {}", t.id),
+                    ));
+                }
+            }
+            pending.push(id, doc, &mut walk_problems);
             seen += 1;
             if seen % PROGRESS_EVERY == 0 {
                 notice!("parmana_audit_verify: {seen} attestations checked (through id {id})");
             }
         })?;
-        for c in checkpoints.iter_mut() {
+        pending.flush(&mut walk_problems);
+        if whole {
+            for t in &tree[next_tree..] {
+                gaps.extend(expected_id..=t.to_id);
+                expected_id = t.to_id + 1;
+                close_tree(t, &range, &mut gaps, &mut walk_problems);
+            }
+            // The partial tiles at the right edge of the sealed tree.
+            let edge: Vec<((u32, u64), Vec<Hash>)> =
+                std::mem::take(&mut tiles.appender.changed.tiles).into_iter().collect();
+            tiles.compare(edge, &mut walk_problems)?;
+        }
+        problems.extend(walk_problems);
+        for c in chain.iter_mut() {
             let Some(h) = c.hasher.take() else { continue };
             let rows = h.rows() as i64;
             if h.finish() != c.digest {
@@ -295,7 +312,35 @@ fn parmana_audit_verify(
     TableIterator::new(problems)
 }
 
-/// Signatures, columns and the chain of every checkpoint, and the head recorded in checkpoint_state.
+/// Compare a tree checkpoint with the tree recomputed through its last id.
+fn close_tree(t: &Checkpoint, range: &CompactRange, gaps: &mut Vec<i64>, problems: &mut Vec<Problem>) {
+    let info = t.tree.as_ref().expect("tree checkpoint");
+    let appended = range.size() as i64 - info.first_leaf as i64;
+    let own_gaps: Vec<i64> = gaps.iter().copied().filter(|g| *g > t.from_id).collect();
+    gaps.clear();
+    if range.size() != info.size
+        || to_hex(&range.root()) != t.digest
+        || appended != t.row_count
+        || own_gaps != info.gaps
+    {
+        problems.push((
+            t.from_id + 1,
+            Some(t.to_id),
+            "checkpoint_digest".into(),
+            format!(
+                "the rows through checkpoint {} do not give its tree: sealed {} leaves with root {}, found {} with root {}",
+                t.id,
+                info.size,
+                t.digest,
+                range.size(),
+                to_hex(&range.root())
+            ),
+        ));
+    }
+}
+
+/// Signatures, notes, columns and the chain of every checkpoint, and the head recorded in
+/// checkpoint_state.
 fn verify_checkpoints(
     client: &SpiClient<'_>,
     problems: &mut Vec<Problem>,
@@ -309,12 +354,15 @@ fn verify_checkpoints(
              OR checkpoint->>'previousDigest' IS DISTINCT FROM previous_digest
              OR checkpoint->>'digest' IS DISTINCT FROM digest
              OR checkpoint->>'signerKeyId' IS DISTINCT FROM signer_key_id
+             OR (checkpoint->>'treeSize')::text IS DISTINCT FROM tree_size::text,
+           tree_size, first_leaf, gaps, note, signer_key_id, checkpoint->>'origin'
          FROM parmana.checkpoints ORDER BY id",
         None,
         &[],
     )?;
     let mut out = Vec::new();
     let (mut expected_id, mut prev_to, mut prev_digest) = (1i64, 0i64, GENESIS_DIGEST.to_owned());
+    let (mut prev_tree_to, mut prev_tree_size) = (0i64, 0i64);
     for row in rows {
         let id = row.get::<i64>(1)?.unwrap_or_default();
         let from_id = row.get::<i64>(2)?.unwrap_or_default();
@@ -322,39 +370,51 @@ fn verify_checkpoints(
         let previous_digest = row.get::<String>(5)?.unwrap_or_default();
         let digest = row.get::<String>(6)?.unwrap_or_default();
         let doc = document(&row, 7)?;
+        let tree_size = row.get::<i64>(9)?;
+        let mut problem =
+            |kind: &str, detail: String| problems.push((from_id + 1, Some(to_id), kind.to_owned(), detail));
         if id != expected_id {
-            problems.push((
-                prev_to + 1,
-                Some(from_id),
-                "checkpoint_missing".into(),
-                format!("checkpoints {expected_id} to {} are missing", id - 1),
-            ));
+            problem("checkpoint_missing", format!("checkpoints {expected_id} to {} are missing", id - 1));
         }
-        if from_id != prev_to || previous_digest != prev_digest {
-            problems.push((
-                from_id + 1,
-                Some(to_id),
-                "checkpoint_chain".into(),
+        // A tree checkpoint appends from the previous tree checkpoint; a chained one from the previous.
+        let continues = match tree_size {
+            Some(_) => from_id == prev_tree_to && to_id > prev_to,
+            None => from_id == prev_to,
+        };
+        if !continues || previous_digest != prev_digest {
+            problem(
+                "checkpoint_chain",
                 format!("checkpoint {id} does not continue the previous checkpoint's range and digest"),
-            ));
+            );
         }
         let report = verify_document(&doc, verifying_key);
         if !report.valid {
-            problems.push((
-                from_id + 1,
-                Some(to_id),
-                "checkpoint_signature".into(),
-                format!("checkpoint {id}: {}", report.reason.unwrap_or_default()),
-            ));
+            problem("checkpoint_signature", format!("checkpoint {id}: {}", report.reason.unwrap_or_default()));
         }
         if row.get::<bool>(8)?.unwrap_or(true) {
-            problems.push((
-                from_id + 1,
-                Some(to_id),
-                "checkpoint_columns".into(),
-                format!("checkpoint {id}: stored columns differ from the signed JSON"),
-            ));
+            problem("checkpoint_columns", format!("checkpoint {id}: stored columns differ from the signed JSON"));
         }
+        let tree = match tree_size {
+            None => None,
+            Some(size) => {
+                let first_leaf = row.get::<i64>(10)?.unwrap_or_default();
+                let gaps = row.get::<Vec<i64>>(11)?.unwrap_or_default();
+                let note = row.get::<String>(12)?.unwrap_or_default();
+                let key_id = row.get::<String>(13)?.unwrap_or_default();
+                let origin = row.get::<String>(14)?.unwrap_or_default();
+                if let Err(why) = check_note(&note, &origin, &key_id, size, &digest) {
+                    problem("checkpoint_note", format!("checkpoint {id}: {why}"));
+                }
+                if first_leaf != prev_tree_size {
+                    problem(
+                        "checkpoint_chain",
+                        format!("checkpoint {id} does not start where the previous tree ended"),
+                    );
+                }
+                (prev_tree_to, prev_tree_size) = (to_id, size);
+                Some(Tree { size: size as u64, first_leaf: first_leaf as u64, gaps })
+            }
+        };
         let row_count = row.get::<i64>(4)?.unwrap_or_default();
         out.push(Checkpoint {
             id,
@@ -363,6 +423,7 @@ fn verify_checkpoints(
             row_count,
             previous_digest: previous_digest.clone(),
             digest: digest.clone(),
+            tree,
             hasher: None,
         });
         (expected_id, prev_to, prev_digest) = (id + 1, to_id, digest);
@@ -385,13 +446,35 @@ fn verify_checkpoints(
     Ok(out)
 }
 
+/// A tree checkpoint's signed note: signed by its key under the log's origin, for its size and root.
+fn check_note(note: &str, origin: &str, key_id: &str, size: i64, digest: &str) -> Result<(), String> {
+    let key = verifying_key(key_id)?;
+    let vkey: VerifierKey = parmana_core::note::parse_verifier_key(&verifier_key(origin, ED25519, &key))?;
+    let parsed = parse_note(note)?;
+    verify_note(&parsed, &[vkey])?;
+    let head = NoteCheckpoint::parse(&parsed.text)?;
+    if head.origin != origin || head.size as i64 != size || to_hex(&head.root) != digest {
+        return Err("the note states another tree head than the checkpoint".into());
+    }
+    Ok(())
+}
+
 /// Every resolved override's signed record, and its id column.
 fn verify_overrides(client: &SpiClient<'_>, problems: &mut Vec<Problem>) -> Result<(), pgrx::spi::SpiError> {
     let rows = client.select(
         "SELECT coalesce(resolution_attestation_id, pending_attestation_id), override_record,
                 override_id IS DISTINCT FROM override_record->>'overrideId'
                   OR execution_id IS DISTINCT FROM override_record->>'executionId'
-                  OR (resolution_status = 'approved') IS DISTINCT FROM (override_record->>'approved')::boolean, id
+                  OR execution_fingerprint IS DISTINCT FROM override_record->>'execution_fingerprint'
+                  OR policy_id IS DISTINCT FROM override_record->>'policyId'
+                  OR policy_version IS DISTINCT FROM override_record->>'policyVersion'
+                  OR action IS DISTINCT FROM override_record->'decision'->>'action'
+                  OR (resolution_status = 'approved') IS DISTINCT FROM (override_record->>'approved')::boolean
+                  OR approved_by IS DISTINCT FROM override_record->>'approvedBy'
+                  OR approver_role IS DISTINCT FROM override_record->>'approverRole'
+                  OR resolution_reason IS DISTINCT FROM override_record->>'reason'
+                  OR resolved_by IS DISTINCT FROM override_record->>'resolvedBy'
+                  OR resolved_login::text IS DISTINCT FROM override_record->>'resolvedByLogin', id
          FROM parmana.overrides WHERE resolution_status <> 'pending' ORDER BY id",
         None,
         &[],

@@ -2,17 +2,18 @@
 //! `parmana_govern` trigger, which runs as the role writing the row), copying review resolutions
 //! into governed rows, and checking that every governed row still matches its attestation.
 //!
-//! Refresh and verification read and write the business table as its owner in a
-//! security-restricted operation (`identity::as_table_owner`), never as the caller: a superuser's
-//! scheduled refresh must not run a table owner's triggers with superuser rights.
+//! Refresh and verification read and write the business table in a security-restricted operation
+//! as the caller, or as the table's owner when the caller is a superuser
+//! (`identity::with_table_rights`): a superuser's scheduled refresh must not run a table owner's
+//! triggers with superuser rights, and nobody gains rights on the table by calling them.
 
 use crate::errors::{raise, required, OrRaise};
-use crate::identity::{as_table_owner, caller, has_column_privilege, has_table_privilege};
+use crate::identity::{caller, has_column_privilege, has_table_privilege, with_table_rights};
 use crate::jsonb::{JsonbParsed, JsonbRow, JsonbText};
 use crate::keys::verifying_key;
 use crate::policies::load;
 use crate::regclass::RegClass;
-use crate::settings::signal_limits;
+use crate::settings::{current, set_local, signal_limits, with_setting};
 use parmana_core::error::codes;
 use parmana_core::govern::{RowValue, SignalMapping};
 use parmana_core::hashes::execution_fingerprint;
@@ -159,15 +160,21 @@ fn not_allowed(what: String) -> ! {
 }
 
 /// Copy review resolutions into the governed rows still marked `pending_override` (state, action,
-/// attestation columns); returns how many rows changed. The caller needs UPDATE on those columns;
-/// the table is read and written as its owner.
+/// attestation columns); returns how many rows changed. The caller needs UPDATE on those columns
+/// and reads and writes the table with its own rights (a superuser with the owner's).
 #[pg_extern(volatile)]
-#[search_path(pg_catalog, pg_temp)]
 fn parmana_govern_refresh(name: Option<String>) -> i64 {
     let name = required(name, "name");
     let who = caller();
+    // parmana's own statements resolve names in pg_catalog only; the table's code gets the
+    // caller's search_path back when it runs with the caller's rights (`with_table_rights`).
+    let caller_path = current("search_path");
+    with_setting("search_path", "pg_catalog, pg_temp", || refresh(&name, who, &caller_path))
+}
+
+fn refresh(name: &str, who: Oid, caller_path: &str) -> i64 {
     Spi::connect_mut(|client| {
-        let config = Config::read(client, "name = $1", name.as_str().into()).unwrap_or_else(|| {
+        let config = Config::read(client, "name OPERATOR(pg_catalog.=) $1", name.into()).unwrap_or_else(|| {
             raise(ParmanaError::new(
                 &codes::GOV_001,
                 format!("no parmana.governed_tables configuration named {name:?}"),
@@ -193,10 +200,10 @@ fn parmana_govern_refresh(name: Option<String>) -> i64 {
         let kind = key_type(config.relation, &config.key_column).or_raise();
         let table = relation_name(client, config.relation);
 
-        let pending: Vec<(String, String)> = as_table_owner(config.relation, || {
+        let pending: Vec<(String, String)> = with_table_rights(config.relation, caller_path, || {
             let sql = format!(
                 "SELECT t.ctid::pg_catalog.text, pg_catalog.to_jsonb(t.{key}) OPERATOR(pg_catalog.#>>) '{{}}' \
-                 FROM {table} t WHERE t.{state} OPERATOR(pg_catalog.=) 'pending_override' FOR UPDATE OF t",
+                 FROM ONLY {table} t WHERE t.{state} OPERATOR(pg_catalog.=) 'pending_override' FOR UPDATE OF t",
                 key = ident(&config.key_column),
                 state = ident(&state),
             );
@@ -229,9 +236,14 @@ fn parmana_govern_refresh(name: Option<String>) -> i64 {
         if let Some(attestation) = &config.attestation_column {
             sets.push(format!("{} = $4::pg_catalog.jsonb", ident(attestation)));
         }
-        let update =
-            format!("UPDATE {table} t SET {} WHERE t.ctid OPERATOR(pg_catalog.=) $1::pg_catalog.tid", sets.join(", "));
-        as_table_owner(config.relation, || {
+        // ONLY: a ctid names a row of this table, not of an inheritance child.
+        let update = format!(
+            "UPDATE ONLY {table} t SET {} WHERE t.ctid OPERATOR(pg_catalog.=) $1::pg_catalog.tid \
+               AND t.{pending} OPERATOR(pg_catalog.=) 'pending_override'",
+            sets.join(", "),
+            pending = ident(&state)
+        );
+        with_table_rights(config.relation, caller_path, || {
             let mut updated = 0i64;
             for (ctid, id) in &pending {
                 let Some(text) = resolutions.get(id) else { continue };
@@ -268,7 +280,6 @@ fn text_of(value: Option<&RowValue>) -> Option<String> {
 /// key, signalsHash recomputed from the signal columns, decision and state columns). One row per
 /// problem; an intact table returns none. The caller needs SELECT on the table.
 #[pg_extern(stable)]
-#[search_path(pg_catalog, pg_temp)]
 fn parmana_govern_verify(
     governed: Option<RegClass>,
 ) -> TableIterator<
@@ -277,6 +288,12 @@ fn parmana_govern_verify(
 > {
     let relation = required(governed, "governed").0;
     let who = caller();
+    let caller_path = current("search_path");
+    let findings = with_setting("search_path", "pg_catalog, pg_temp", || verify_table(relation, who, &caller_path));
+    TableIterator::new(findings)
+}
+
+fn verify_table(relation: Oid, who: Oid, caller_path: &str) -> Vec<Finding> {
     let mut findings: Vec<Finding> = Vec::new();
     Spi::connect(|client| {
         let config = Config::read(client, "relation = $1::pg_catalog.regclass", relation.into()).unwrap_or_else(|| {
@@ -288,10 +305,16 @@ fn parmana_govern_verify(
         let kind = key_type(relation, &config.key_column).or_raise();
         let mapping = SignalMapping::parse(&config.signals).or_raise();
         let table = relation_name(client, relation);
-        let query = format!("SELECT pg_catalog.to_jsonb(t) FROM {table} t");
-        let mut cursor = as_table_owner(relation, || client.open_cursor(&query, &[]));
+        let query = format!("SELECT pg_catalog.to_jsonb(t) FROM ONLY {table} t");
+        // row_security off: a row-level security policy (even one the owner forces on itself)
+        // makes the read fail instead of hiding rows from verification.
+        let mut cursor = with_table_rights(relation, caller_path, || {
+            set_local("row_security", "off");
+            client.open_cursor(&query, &[])
+        });
         loop {
-            let batch: Vec<GovernedRow> = as_table_owner(relation, || {
+            let batch: Vec<GovernedRow> = with_table_rights(relation, caller_path, || {
+                set_local("row_security", "off");
                 let fetched = cursor.fetch(BATCH).or_raise();
                 let tuptable = unsafe { pg_sys::SPI_tuptable };
                 let rows = fetched
@@ -312,7 +335,7 @@ fn parmana_govern_verify(
         Ok::<_, pgrx::spi::SpiError>(())
     })
     .or_raise();
-    TableIterator::new(findings)
+    findings
 }
 
 /// The stored attestations of the batch's execution ids, by id: (kind, document).

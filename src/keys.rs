@@ -47,8 +47,11 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
         return key;
     }
     let pem: Option<String> = Spi::connect(|client| {
-        let plan =
-            prepared(client, "SELECT private_key_pem FROM parmana.signing_key_secrets WHERE key_id = $1", &[TEXTOID]);
+        let plan = prepared(
+            client,
+            "SELECT private_key_pem FROM parmana.signing_key_secrets WHERE key_id OPERATOR(pg_catalog.=) $1",
+            &[TEXTOID],
+        );
         let table = client.select(plan, Some(1), &[key_id.into()])?;
         if table.is_empty() {
             return Ok(None);
@@ -65,6 +68,12 @@ pub fn signer(active_embedded: Option<&str>) -> Rc<KeyPair> {
     }
     EMBEDDED.with(|k| k.borrow_mut().insert(key_id.to_owned(), key.clone()));
     key
+}
+
+/// The key that signs now, for calls off the hot path (which reads the active key id together with
+/// the policy instead).
+pub fn current_signer() -> Rc<KeyPair> {
+    signer(active_embedded_key_id().as_deref())
 }
 
 /// The active embedded key id, read from the registry.
@@ -195,14 +204,18 @@ fn parmana_rotate_key() -> JsonbText {
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_public_key(key_id: default!(Option<String>, "NULL")) -> Option<String> {
     match key_id {
-        None => Some(signer(active_embedded_key_id().as_deref()).public_key_pem()),
+        None => Some(current_signer().public_key_pem()),
         Some(id) => public_key_pem(&id),
     }
 }
 
 fn public_key_pem(key_id: &str) -> Option<String> {
     Spi::connect(|client| {
-        let plan = prepared(client, "SELECT public_key_pem FROM parmana.signing_keys WHERE key_id = $1", &[TEXTOID]);
+        let plan = prepared(
+            client,
+            "SELECT public_key_pem FROM parmana.signing_keys WHERE key_id OPERATOR(pg_catalog.=) $1",
+            &[TEXTOID],
+        );
         let table = client.select(plan, Some(1), &[key_id.into()])?;
         if table.is_empty() {
             return Ok(None);

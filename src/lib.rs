@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 
 mod attestations;
 mod audit;
+mod checkpoint;
 mod errors;
 mod execute;
 mod govern;
@@ -18,6 +19,7 @@ mod replay;
 mod settings;
 mod spi;
 mod verify;
+mod witness;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -29,6 +31,7 @@ extension_sql_file!(
     name = "govern",
     requires = ["config", parmana_execute, govern_execution_id, govern_signals]
 );
+extension_sql_file!("sql/witness.sql", name = "witness", requires = ["audit"]);
 extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

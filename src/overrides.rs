@@ -6,15 +6,16 @@
 //! Authority is checked against who the caller is, never against what it types: its acting role
 //! must hold parmana_approver, `approver_role` must be a role its login belongs to (and one the
 //! policy's authorities list, if it has any), and the login that resolves may not be the login
-//! that executed.
+//! that executed, nor (for a governed table's decision) one with the rights of the table's owner,
+//! whose triggers run as every role that writes the table. Reviews never run inside a trigger.
 
 use crate::attestations::{insert, AttestationRow};
 use crate::errors::{internal, raise, required, OrRaise};
-use crate::identity::{acting_role, has_role, login};
+use crate::identity::{acting_role, has_role, login, refuse_inside_trigger};
 use crate::jsonb::{JsonbDatum, JsonbText};
-use crate::keys::{active_embedded_key_id, signer};
+use crate::keys::current_signer;
 use crate::replay::resolve_parked;
-use crate::spi::prepared_write;
+use crate::spi::{prepared, prepared_write};
 use parmana_core::attestation::{issued_at_now, AttestationFields, ExecutionState, PolicyIdentity};
 use parmana_core::canonical::parse_json;
 use parmana_core::error::codes;
@@ -87,6 +88,7 @@ pub fn request_override(r: &OverrideRequest<'_>) {
 
 struct Pending {
     id: i64,
+    execution_id: String,
     status: String,
     policy_id: String,
     requested_by: String,
@@ -111,6 +113,7 @@ fn lock_pending(execution_id: &str) -> Option<Pending> {
         let row = table.first();
         Ok(Some(Pending {
             id: row.get::<i64>(1)?.unwrap_or_default(),
+            execution_id: execution_id.to_owned(),
             status: row.get::<String>(2)?.unwrap_or_default(),
             policy_id: row.get::<String>(3)?.unwrap_or_default(),
             requested_by: row.get::<String>(4)?.unwrap_or_default(),
@@ -173,6 +176,39 @@ fn check_authority(pending: &Pending, approver_role: &str, login: &str, role: &s
             format!("Separation of duties: login {login:?} executed this decision and may not resolve its override"),
         ));
     }
+    if let Some(table) = governed_table_owned_by(&pending.execution_id, login) {
+        raise(
+            ParmanaError::new(
+                &codes::AUTH_003,
+                format!("Separation of duties: login {login:?} has the rights of the owner of governed table {table}"),
+            )
+            .with_detail(
+                "The owner's triggers run as every role that writes the table, so it could have made this decision.",
+            ),
+        );
+    }
+}
+
+/// The governed table (by name) whose execution ids this is and whose owner's rights a
+/// non-superuser `login` has, if any.
+fn governed_table_owned_by(execution_id: &str, login: &str) -> Option<String> {
+    Spi::connect(|client| {
+        let plan = prepared(
+            client,
+            "SELECT g.relation::pg_catalog.text FROM parmana.governed_tables g \
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.relation \
+               JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) $2 \
+             WHERE pg_catalog.starts_with($1, g.execution_id_prefix) AND NOT r.rolsuper \
+               AND pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE') LIMIT 1",
+            &[TEXTOID, TEXTOID],
+        );
+        let rows = client.select(plan, Some(1), &[execution_id.into(), login.into()])?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.first().get_one::<String>()
+    })
+    .or_raise()
 }
 
 /// Resolve a pending override.
@@ -194,6 +230,7 @@ fn parmana_override(
     if reason.trim().is_empty() {
         raise(ParmanaError::new(&codes::VAL_016, "reason must not be blank"));
     }
+    refuse_inside_trigger("parmana_override");
     let (role, login) = (acting_role(), login());
 
     let pending = lock_pending(&execution_id).unwrap_or_else(|| {
@@ -220,7 +257,7 @@ fn parmana_override(
     let fingerprint =
         doc["execution_fingerprint"].as_str().unwrap_or_else(|| internal("pending attestation", "fingerprint"));
 
-    let key = signer(active_embedded_key_id().as_deref());
+    let key = current_signer();
     let record = OverrideFields {
         execution_id: &execution_id,
         execution_fingerprint: fingerprint,

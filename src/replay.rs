@@ -9,7 +9,7 @@
 //! parmana_approver who is not the login that claimed it. Every step is logged with who took it.
 
 use crate::errors::{raise, required, OrRaise};
-use crate::identity::{acting_role, has_role, login};
+use crate::identity::{acting_role, has_role, login, refuse_inside_trigger};
 use crate::settings::{FAILED_TTL, RESERVATION_TTL};
 use crate::spi::{prepared, prepared_write};
 use parmana_core::error::codes;
@@ -207,6 +207,7 @@ fn check_step_allowed(execution_id: &str, row: &Row, step: Step, login: &str, ro
 
 /// Apply a non-claiming step under the row lock, and log it.
 fn step(execution_id: &str, step: Step) -> String {
+    refuse_inside_trigger(&format!("the replay {} step", step.name()));
     let (login, role) = (login(), acting_role());
     let row = current(execution_id, true);
     if let Some(row) = &row {
@@ -291,6 +292,7 @@ fn parmana_replay_reserve(
             ));
         }
     }
+    refuse_inside_trigger("the replay reserve step");
     let (login, role) = (login(), acting_role());
     check_namespace(&id, namespace_owner(&id).as_deref(), &login);
     let from = current(&id, false).map(|r| r.current.state);

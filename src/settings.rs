@@ -1,5 +1,5 @@
-//! The settings of SPEC §15. Only a superuser may change any of them: a role that could shorten
-//! a TTL or lift a limit could weaken replay protection.
+//! parmana's settings. Only a superuser may change any of them: a role that could shorten a TTL or
+//! lift a limit could weaken replay protection.
 
 use parmana_core::signals::SignalLimits;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -10,6 +10,7 @@ pub static RESERVATION_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
 pub static FAILED_TTL: GucSetting<i32> = GucSetting::<i32>::new(30);
 pub static MAX_SIGNALS_BYTES: GucSetting<i32> = GucSetting::<i32>::new(65536);
 pub static REJECT_PII: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static LOG_ORIGIN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub fn register() {
     GucRegistry::define_string_guc(
@@ -50,6 +51,14 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::UNIT_BYTE,
     );
+    GucRegistry::define_string_guc(
+        c"parmana.log_origin",
+        c"The origin (name) of this database's attestation log in its signed checkpoints.",
+        c"Read once, at the first tree checkpoint; when empty a random one is generated.",
+        &LOG_ORIGIN,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
     GucRegistry::define_bool_guc(
         c"parmana.reject_pii",
         c"Refuse string signals that look like e-mail addresses, US SSNs or card numbers (VAL-014).",
@@ -67,4 +76,63 @@ pub fn signal_limits() -> SignalLimits {
 /// The configured key file, if any (an empty string means none).
 pub fn signing_key_file() -> Option<String> {
     SIGNING_KEY_FILE.get().and_then(|c| c.into_string().ok()).filter(|s| !s.trim().is_empty())
+}
+
+/// The configured log origin, if any (an empty string means none).
+pub fn log_origin() -> Option<String> {
+    LOG_ORIGIN.get().and_then(|c| c.into_string().ok()).filter(|s| !s.trim().is_empty())
+}
+
+/// Set a PostgreSQL setting for the current GUC nest level, as a function's `SET` clause does;
+/// the caller's `AtEOXact_GUC` at that level undoes it.
+pub fn set_local(name: &str, value: &str) {
+    let (name, value) = (CString::new(name), CString::new(value));
+    let (Ok(name), Ok(value)) = (name, value) else { crate::errors::internal("set_local", "NUL in a setting") };
+    unsafe {
+        pgrx::pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pgrx::pg_sys::GucContext::PGC_USERSET,
+            pgrx::pg_sys::GucSource::PGC_S_SESSION,
+            pgrx::pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            pgrx::PgLogLevel::ERROR as i32,
+            false,
+        );
+    }
+}
+
+/// The current value of a PostgreSQL setting.
+pub fn current(name: &str) -> String {
+    let name = CString::new(name).unwrap_or_else(|_| crate::errors::internal("current", "NUL in a setting"));
+    unsafe {
+        let value = pgrx::pg_sys::GetConfigOption(name.as_ptr(), false, false);
+        std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()
+    }
+}
+
+/// Undoes every setting changed at its GUC nest level, also when the work unwinds.
+pub struct SettingsScope(i32);
+
+impl SettingsScope {
+    pub fn open() -> Self {
+        SettingsScope(unsafe { pgrx::pg_sys::NewGUCNestLevel() })
+    }
+}
+
+impl Drop for SettingsScope {
+    fn drop(&mut self) {
+        // On an error, (sub)transaction abort undoes the settings; PostgreSQL must not be called
+        // while an error unwinds.
+        if !std::thread::panicking() {
+            unsafe { pgrx::pg_sys::AtEOXact_GUC(false, self.0) };
+        }
+    }
+}
+
+/// Run `work` with setting `name` at `value`, as a function's SET clause would.
+pub fn with_setting<R>(name: &str, value: &str, work: impl FnOnce() -> R) -> R {
+    let _scope = SettingsScope::open();
+    set_local(name, value);
+    work()
 }

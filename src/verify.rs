@@ -62,6 +62,8 @@ fn parsed(attestation: Option<JsonbParsed>) -> Result<Value, JsonbResult> {
 }
 
 /// Verify with the key registry: the key is found by `signerKeyId` in `parmana.signing_keys`.
+/// Runs with the caller's search_path (a SET clause would cost every row of a bulk verify), so the
+/// one query it runs names its operator by schema: no object the caller's path finds is used.
 #[pg_extern(stable, parallel_safe, name = "parmana_verify")]
 fn parmana_verify_registry(attestation: Option<JsonbParsed>) -> JsonbResult {
     match parsed(attestation) {

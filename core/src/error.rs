@@ -141,12 +141,21 @@ catalogue! {
     AUTH_002 = "AUTH-002", InsufficientPrivilege, Rust,
         "approver_role is not a role the login belongs to, or not one the policy's authorities list";
     AUTH_003 = "AUTH-003", InsufficientPrivilege, Rust,
-        "separation of duties: the login that executed may not resolve or override it";
+        "separation of duties: the login that executed, or one with the governed table owner's rights, may not resolve it";
     AUTH_004 = "AUTH-004", InsufficientPrivilege, Rust,
         "the execution id was reserved by another login; only it, its namespace's group or parmana_admin may step it";
     AUTH_005 = "AUTH-005", InsufficientPrivilege, Rust,
         "the execution id lies in a namespace whose owner role the login does not belong to";
+    AUTH_006 = "AUTH-006", InsufficientPrivilege, Rust,
+        "a call that records who acted ran inside a security-restricted operation, where another role's code runs";
+    AUTH_007 = "AUTH-007", InsufficientPrivilege, Rust,
+        "reviews and replay steps are a person's or application's act and cannot run inside a trigger";
     AUD_001 = "AUD-001", InsufficientPrivilege, Sql, "governance records are append-only";
+    AUD_002 = "AUD-002", ObjectNotInPrerequisiteState, Rust,
+        "no proof yet: the attestation or tree size is not sealed by a checkpoint";
+    WIT_001 = "WIT-001", InvalidParameterValue, Rust, "the note is not a checkpoint signed by the log's key";
+    WIT_002 = "WIT-002", ObjectNotInPrerequisiteState, Rust,
+        "the checkpoint is not consistent with the tree head the witness cosigned before";
     GOV_001 = "GOV-001", UndefinedObject, Sql, "no governed-table configuration by that name or for that table";
     GOV_002 = "GOV-002", ObjectNotInPrerequisiteState, Sql, "a governed row's key or signal columns cannot change";
     GOV_003 = "GOV-003", CheckViolation, Sql, "the governed row was rejected by its policy (on_reject = block)";
@@ -264,7 +273,11 @@ mod tests {
         for c in CATALOGUE {
             assert!(seen.insert(c.code), "{} listed twice", c.code);
             let (family, number) = c.code.split_once('-').expect("FAMILY-NNN");
-            assert!(["INV", "POL", "VAL", "ARG", "SYS", "AUTH", "AUD", "GOV", "CFG"].contains(&family), "{}", c.code);
+            assert!(
+                ["INV", "POL", "VAL", "ARG", "SYS", "AUTH", "AUD", "GOV", "CFG", "WIT"].contains(&family),
+                "{}",
+                c.code
+            );
             assert!(number.len() >= 3 && number[..3].bytes().all(|b| b.is_ascii_digit()), "{}", c.code);
             assert!(!c.meaning.is_empty() && !c.meaning.ends_with('.'), "{}: one line, no final period", c.code);
             assert_eq!(c.sqlstate == SqlState::Warning, c.meaning.starts_with("warning:"), "{}", c.code);

@@ -77,7 +77,11 @@ CREATE TRIGGER signing_keys_guard BEFORE INSERT OR UPDATE ON parmana.signing_key
   FOR EACH ROW EXECUTE FUNCTION parmana.signing_keys_guard();
 
 
--- Signed checkpoints: each seals the attestations with ids in (from_id, to_id], chained by digest.
+-- Signed checkpoints. Since 0.4.0 each is a signed tree head: the attestations in id order are the
+-- leaves of an RFC 9162 Merkle tree, digest is the hex root of the first tree_size leaves, and
+-- note is the same tree head as a C2SP signed note. A tree checkpoint appends the rows with ids
+-- in (from_id, to_id] as leaves first_leaf.., and gaps lists the ids in that range no row has.
+-- Checkpoints written before 0.4.0 chain a digest over their range instead (tree_size NULL).
 CREATE TABLE parmana.checkpoints (
   id              bigint      PRIMARY KEY,
   from_id         bigint      NOT NULL,
@@ -88,9 +92,43 @@ CREATE TABLE parmana.checkpoints (
   signer_key_id   text        NOT NULL,
   issued_at       timestamptz NOT NULL,
   checkpoint      jsonb       NOT NULL,
-  CHECK (to_id > from_id)
+  tree_size       bigint,
+  first_leaf      bigint,
+  gaps            bigint[],
+  note            text,
+  CHECK (to_id > from_id),
+  CONSTRAINT checkpoints_tree_head CHECK ((tree_size IS NULL) = (note IS NULL) AND (tree_size IS NULL) = (first_leaf IS NULL)
+                                         AND (tree_size IS NULL) = (gaps IS NULL))
 );
-COMMENT ON TABLE parmana.checkpoints IS 'Signed digests over the attestation log, chained; see parmana_checkpoint() and parmana_audit_verify()';
+CREATE UNIQUE INDEX checkpoints_tree_size ON parmana.checkpoints (tree_size);
+COMMENT ON TABLE parmana.checkpoints IS 'Signed tree heads over the attestation log (and, before 0.4.0, chained digests); see parmana_checkpoint()';
+
+-- The Merkle tree's hashes, as tiles: tile (level, idx) holds up to 256 consecutive hashes of the
+-- complete subtrees of height 8*level, left to right. Only the rightmost tile of a level grows;
+-- every other tile is full and never changes.
+CREATE TABLE parmana.log_tiles (
+  level  smallint NOT NULL CHECK (level >= 0),
+  idx    bigint   NOT NULL CHECK (idx >= 0),
+  hashes bytea    NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0),
+  PRIMARY KEY (level, idx)
+);
+COMMENT ON TABLE parmana.log_tiles IS 'Merkle tree hashes of the attestation log in 256-hash tiles (c2sp.org/tlog-tiles layout), for O(log n) proofs';
+
+-- A tile only grows: new hashes are appended, none ever changes.
+CREATE FUNCTION parmana.log_tiles_grow_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.level = OLD.level AND NEW.idx = OLD.idx AND length(NEW.hashes) > length(OLD.hashes)
+     AND substring(NEW.hashes FROM 1 FOR length(OLD.hashes)) = OLD.hashes THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '[AUD-001] % on parmana.log_tiles is refused: tiles only grow', TG_OP USING ERRCODE = '42501';
+END
+$$;
+CREATE TRIGGER log_tiles_grow_only BEFORE UPDATE OR DELETE ON parmana.log_tiles
+  FOR EACH ROW EXECUTE FUNCTION parmana.log_tiles_grow_only();
+CREATE TRIGGER log_tiles_no_truncate BEFORE TRUNCATE ON parmana.log_tiles
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON parmana.checkpoints
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
 CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON parmana.checkpoints
@@ -106,9 +144,10 @@ CREATE TABLE parmana.checkpoint_state (
   watermark_holders  text[]      NOT NULL,
   head_checkpoint_id bigint,
   head_digest        text,
-  updated_at         timestamptz NOT NULL DEFAULT now()
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  origin             text
 );
-COMMENT ON TABLE parmana.checkpoint_state IS 'Checkpoint bookkeeping: the watermark of attestation ids safe to seal next, and the chain head';
+COMMENT ON TABLE parmana.checkpoint_state IS 'Checkpoint bookkeeping: the watermark of attestation ids safe to seal next, the chain head, and the log''s origin';
 
 -- Everyday audit queries.
 CREATE VIEW parmana.decisions_by_policy_day AS
@@ -146,3 +185,4 @@ SELECT pg_catalog.pg_extension_config_dump('parmana.overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.overrides_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('parmana.checkpoint_state', '');
+SELECT pg_catalog.pg_extension_config_dump('parmana.log_tiles', '');

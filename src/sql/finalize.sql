@@ -1,13 +1,49 @@
 -- The embedded signing key, from the OS CSPRNG, unless a key is already active.
 SELECT parmana.parmana_internal_bootstrap_key();
 
--- Every function starts closed; each role gets what it needs. PUBLIC gets nothing but
--- verification with an explicit public key, and the configurations of the governed tables it
--- may write (parmana.writable_governed_tables, which the trigger reads).
+-- Every function starts closed; each role gets what it needs.
+-- First nothing in schema parmana keeps a grant made anywhere but below: the installing role's
+-- default privileges (ALTER DEFAULT PRIVILEGES) would otherwise hand out its tables, the signing
+-- key's included, or CREATE on the schema.
+DO $revoke$
+DECLARE
+  grant_ record;
+BEGIN
+  FOR grant_ IN
+    SELECT pg_catalog.format('%s %s', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                             c.oid::pg_catalog.regclass) AS object, a.grantee
+    FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+    UNION
+    SELECT pg_catalog.format('FUNCTION %s', p.oid::pg_catalog.regprocedure), a.grantee
+    FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+    WHERE p.pronamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+    UNION
+    SELECT pg_catalog.format('TYPE %s', t.oid::pg_catalog.regtype), a.grantee
+    FROM pg_catalog.pg_type t, pg_catalog.aclexplode(t.typacl) a
+    WHERE t.typnamespace OPERATOR(pg_catalog.=) 'parmana'::pg_catalog.regnamespace
+      AND a.grantee OPERATOR(pg_catalog.<>) t.typowner
+    UNION
+    SELECT 'SCHEMA parmana', a.grantee
+    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+    WHERE n.nspname OPERATOR(pg_catalog.=) 'parmana' AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', grant_.object,
+      CASE WHEN grant_.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grant_.grantee)) END);
+  END LOOP;
+END
+$revoke$;
+-- PUBLIC gets nothing but verification with an explicit public key, and the configurations of the
+-- governed tables it may write (parmana.writable_governed_tables, which the trigger reads).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA parmana FROM PUBLIC;
 GRANT USAGE ON SCHEMA parmana TO PUBLIC;
 GRANT EXECUTE ON FUNCTION parmana.parmana_verify(jsonb, text) TO PUBLIC;
 GRANT SELECT ON parmana.writable_governed_tables TO PUBLIC;
+-- The trigger's UPDATE check needs the columns a mapping reads, for any role updating the table.
+GRANT EXECUTE ON FUNCTION parmana.govern_signal_columns(jsonb) TO PUBLIC;
 
 -- Executors decide, and runtimes that drive the replay steps themselves are executors too.
 GRANT EXECUTE ON FUNCTION
@@ -20,8 +56,7 @@ GRANT EXECUTE ON FUNCTION
   parmana.parmana_replay_expire(text),
   parmana.parmana_replay_mark_executed(text),
   parmana.govern_execution_id(text, regclass, text, text),
-  parmana.govern_signals(jsonb, jsonb),
-  parmana.govern_signal_columns(jsonb)
+  parmana.govern_signals(jsonb, jsonb)
 TO parmana_executor;
 
 -- Reviewers resolve pending decisions, and record overrides of steps driven by other runtimes.
@@ -34,8 +69,7 @@ GRANT EXECUTE ON FUNCTION
   parmana.parmana_register_policy(jsonb),
   parmana.parmana_rotate_key(),
   parmana.parmana_replay_sweep(),
-  parmana.parmana_checkpoint(),
-  parmana.govern_signal_columns(jsonb)
+  parmana.parmana_checkpoint()
 TO parmana_admin;
 -- Admins clean up: they may take any non-reviewer step on any id.
 GRANT EXECUTE ON FUNCTION
@@ -48,7 +82,9 @@ TO parmana_admin;
 
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_audit_verify(bigint, bigint),
-  parmana.parmana_govern_verify(regclass)
+  parmana.parmana_govern_verify(regclass),
+  parmana.parmana_witness_check(text),
+  parmana.parmana_witness_cosign(text, text)
 TO parmana_auditor, parmana_admin;
 
 -- The trigger: table owners who are executors or admins may attach it (CREATE TRIGGER needs
@@ -62,6 +98,9 @@ TO parmana_executor, parmana_approver, parmana_admin;
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_verify(jsonb),
   parmana.parmana_public_key(text),
+  parmana.parmana_log_key(text),
+  parmana.parmana_inclusion_proof(bigint, bigint),
+  parmana.parmana_consistency_proof(bigint, bigint),
   parmana.parmana_runtime_manifest(),
   parmana.parmana_dsse(jsonb),
   parmana.parmana_replay_state(text),
@@ -75,7 +114,8 @@ GRANT SELECT ON parmana.policies, parmana.replay_state, parmana.replay_steps, pa
                 parmana.override_authorities_history, parmana.override_authority_versions,
                 parmana.execution_namespaces, parmana.execution_namespaces_history, parmana.execution_namespace_versions,
                 parmana.governed_tables, parmana.governed_tables_history, parmana.governed_table_versions,
-                parmana.checkpoints, parmana.checkpoint_state, parmana.decisions_by_policy_day,
+                parmana.checkpoints, parmana.checkpoint_state, parmana.log_tiles, parmana.witness_conflicts,
+                parmana.witness_heads, parmana.decisions_by_policy_day,
                 parmana.override_history, parmana.attestations_by_key
   TO parmana_auditor, parmana_admin;
 -- Reviewers see their queue and who may approve.

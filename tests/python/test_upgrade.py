@@ -164,3 +164,38 @@ def check_governed_table(conn):
         reviewer.execute("SELECT parmana.parmana_override(%s, false, 'R', 'claims_supervisor', 'no')", (f"oldclaim-{pending}",))
     assert conn.execute("SELECT parmana.parmana_govern_refresh('old_claims')").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM parmana.parmana_govern_verify('old_claims')").fetchone()[0] == 0
+
+
+PLANTED_OPERATORS = [("oid", "regclass", "oid"), ("regclass", "oid", "oid"), ("oid", "regnamespace", "oid"),
+                     ("oid", "regprocedure", "oid"), ("oid", "regrole", "oid"), ("name", "text", "text"),
+                     ("text", "name", "text"), ("bigint", "integer", "bigint")]
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.3.0"])
+def test_upgrade_ignores_objects_planted_in_public(version):
+    """Before 0.4.0 parmana lived in public, which the database owner controls. Operators it plants
+    there that match the upgrade scripts' comparisons better than the built-in ones (and answer
+    correctly, so nothing looks wrong) are never run by the upgrade, which runs as a superuser."""
+    conn = load_fixture(version)
+    try:
+        login_role(conn, "upgrade_db_owner")
+        conn.execute(f"ALTER DATABASE {conn.info.dbname} OWNER TO upgrade_db_owner")
+        conn.execute("CREATE TABLE public.hijacked (who name, superuser boolean)")
+        conn.execute("ALTER TABLE public.hijacked OWNER TO upgrade_db_owner")
+        conn.execute("GRANT INSERT ON public.hijacked TO PUBLIC")
+        with connect(conn.info.dbname, user="upgrade_db_owner", autocommit=True) as owner:
+            for left, right, common in PLANTED_OPERATORS:
+                for op, name in (("=", "eq"), ("<>", "ne")):
+                    fn = f"public.planted_{name}_{left}_{right}"
+                    owner.execute(
+                        f"CREATE FUNCTION {fn}(l {left}, r {right}) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN "
+                        "INSERT INTO public.hijacked SELECT current_user, rolsuper FROM pg_catalog.pg_roles "
+                        "WHERE rolname = current_user; "
+                        f"RETURN l::{common} OPERATOR(pg_catalog.{op}) r::{common}; END $f$")
+                    owner.execute(f"CREATE OPERATOR public.{op} (LEFTARG = {left}, RIGHTARG = {right}, FUNCTION = {fn})")
+        conn.execute("ALTER EXTENSION parmana UPDATE")
+        assert conn.execute("SELECT count(*) FROM public.hijacked").fetchone()[0] == 0
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = 'upgrade_db_owner'").fetchone()[0] is False
+        assert conn.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0
+    finally:
+        conn.close()

@@ -1,3 +1,8 @@
+-- Names resolve in pg_catalog only while this script runs: 0.3.0 lives in a schema (public by
+-- default) whose owner may have put operators or functions there that match better than the
+-- built-in ones, and this script runs as a superuser.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 -- Everything user-facing moves from the schema 0.3.0 was installed in (public by default) into
 -- schema parmana, and the extension with it: afterwards nothing of parmana lives in a schema a
 -- non-superuser owns. Function OIDs are kept, so triggers on business tables keep working.
@@ -53,3 +58,11 @@ ALTER TABLE parmana.checkpoint_state ALTER COLUMN watermark_holders DROP DEFAULT
 DROP FUNCTION parmana.govern_signals(parmana.governed_tables, jsonb);
 ALTER TABLE parmana.override_authorities RENAME TO override_authorities_before_0_4_0;
 ALTER TABLE parmana.governed_tables RENAME TO governed_tables_before_0_4_0;
+
+-- Checkpoints become signed tree heads over a Merkle tree of the attestations (the Merkle objects
+-- themselves follow below); chained checkpoints written before stay as they are.
+ALTER TABLE parmana.checkpoints ADD COLUMN tree_size bigint, ADD COLUMN first_leaf bigint, ADD COLUMN gaps bigint[],
+  ADD COLUMN note text,
+  ADD CONSTRAINT checkpoints_tree_head CHECK ((tree_size IS NULL) = (note IS NULL) AND (tree_size IS NULL) = (first_leaf IS NULL)
+                                         AND (tree_size IS NULL) = (gaps IS NULL));
+ALTER TABLE parmana.checkpoint_state ADD COLUMN origin text;

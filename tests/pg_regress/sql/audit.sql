@@ -1,5 +1,6 @@
--- The audit trail: append-only records (even for a superuser), signed chained checkpoints,
--- parmana.parmana_audit_verify() finding every kind of tampering, and the audit views.
+-- The audit trail: append-only records (even for a superuser), signed checkpoints (tree heads of
+-- a Merkle tree over the log), parmana.parmana_audit_verify() finding every kind of tampering,
+-- and the audit views. Root hashes differ per run (keys and times do), so details show <root>.
 \i tests/pg_regress/include/setup.sql
 \set VERBOSITY sqlstate
 CALL regress.login_role('regress_audit_app', '{parmana_executor}');
@@ -80,7 +81,7 @@ WHERE execution_id = 'claim-high-risk';
 UPDATE parmana.attestations SET execution_state = 'completed' WHERE execution_id = 'loan-700';
 -- 4. a deleted row under a checkpoint
 DELETE FROM parmana.attestations WHERE execution_id = 'ins-fraud';
--- 5. a tampered override record
+-- 5. a tampered override record, and (on the same row) a stored column the record does not say
 UPDATE parmana.overrides SET override_record = jsonb_set(override_record, '{approverRole}', '"teller"') WHERE execution_id = 'ov-approve';
 -- 6. a document padded far past the TOAST threshold (stored out of line, read back detoasted)
 UPDATE parmana.attestations SET attestation = attestation || jsonb_build_object('padding', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 3000) g))
@@ -88,14 +89,26 @@ WHERE execution_id = 'audit-3';
 RESET session_replication_role;
 SELECT pg_relation_size(reltoastrelid) > 0 AS stored_out_of_line FROM pg_class WHERE oid = 'parmana.attestations'::regclass;
 
-SELECT problem, detail, (SELECT string_agg(execution_id, ',' ORDER BY id) FROM parmana.attestations a WHERE a.id BETWEEN first_id AND coalesce(last_id, first_id) AND last_id - first_id < 2) AS execution_id
+SELECT problem, regexp_replace(detail, '[0-9a-f]{64}', '<root>', 'g') AS detail,
+       (SELECT string_agg(execution_id, ',' ORDER BY id) FROM parmana.attestations a WHERE a.id BETWEEN first_id AND coalesce(last_id, first_id) AND last_id - first_id < 2) AS execution_id
 FROM parmana.parmana_audit_verify() ORDER BY problem, detail, execution_id;
+
+-- 5b. who resolved, changed in the columns only (the signed record still says who it was)
+\c - regress_audit_reviewer
+SELECT parmana.parmana_override('ov-race', false, 'Jane', 'parmana_approver', 'declined')->>'status' AS reviewed;
+\c - postgres
+\set VERBOSITY sqlstate
+SET session_replication_role = replica;
+UPDATE parmana.overrides SET resolved_login = 'postgres', approved_by = 'Someone Else' WHERE execution_id = 'ov-race';
+RESET session_replication_role;
+SELECT problem, detail FROM parmana.parmana_audit_verify() WHERE problem LIKE 'override%' ORDER BY problem, detail;
 
 -- 7. a deleted checkpoint in the middle of the chain, and the deleted head of the chain.
 SET session_replication_role = replica;
 DELETE FROM parmana.checkpoints WHERE id = 1;
 RESET session_replication_role;
-SELECT problem, detail FROM parmana.parmana_audit_verify() WHERE problem LIKE 'checkpoint%' ORDER BY problem, detail;
+SELECT problem, regexp_replace(detail, '[0-9a-f]{64}', '<root>', 'g') AS detail
+FROM parmana.parmana_audit_verify() WHERE problem LIKE 'checkpoint%' ORDER BY problem, detail;
 SET session_replication_role = replica;
 DELETE FROM parmana.checkpoints WHERE id = (SELECT max(id) FROM parmana.checkpoints);
 RESET session_replication_role;

@@ -97,8 +97,9 @@ VALUES ('sb_claims', 'sb_owner.claims', 'claims-approval', 'v1', 'sbclaim-', 'id
 INSERT INTO sb_owner.claims (id, amount, risk_score, insurance_active, vip) VALUES (1, 300, 30, false, false);
 UPDATE sb_owner.claims SET note = 'called back' WHERE id = 1;
 
--- 4. A reviewer resolves the claim; refresh copies the resolution in. Run by a superuser (a
---    scheduled job) and by an executor, it touches the table as its owner, in a restricted operation.
+-- 4. A reviewer resolves the claim; refresh copies the resolution in, in a restricted operation:
+--    run by a superuser (a scheduled job) it touches the table as its owner, run by an executor
+--    with the executor's own rights.
 \c - regress_sb_reviewer
 \set VERBOSITY terse
 SELECT parmana.parmana_override('sbclaim-1', true, 'Reviewer', 'parmana_approver', 'coverage confirmed')->>'status' AS review;
@@ -115,7 +116,13 @@ SELECT parmana.parmana_override('sbclaim-2', true, 'Reviewer', 'parmana_approver
 \set VERBOSITY terse
 SELECT parmana.parmana_govern_refresh('sb_claims') AS refreshed_by_executor;
 
--- 5. Verification reads the table as its owner too, whoever audits.
+-- 5. Verification reads the table the same way, with row-level security off: a policy the owner
+--    forces on itself would hide rows, so verification refuses until the owner stops forcing it.
+\c - postgres
+\set VERBOSITY terse
+SELECT count(*) AS problems FROM parmana.parmana_govern_verify('sb_owner.claims');
+\c - regress_sb_owner
+ALTER TABLE sb_owner.claims NO FORCE ROW LEVEL SECURITY;
 \c - postgres
 \set VERBOSITY terse
 SELECT count(*) AS problems FROM parmana.parmana_govern_verify('sb_owner.claims');
