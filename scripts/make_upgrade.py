@@ -77,7 +77,7 @@ def main():
         (SQL / "witness.sql").read_text(), "\n",
         "\n", generated(schema, "acting_role", "govern_execution_id", "govern_signal_columns", "govern_signals",
                         "parmana_govern_verify", "parmana_inclusion_proof", "parmana_consistency_proof",
-                        "parmana_log_key", "parmana_witness_check", "parmana_witness_cosign"),
+                        "parmana_log_key", "parmana_witness_check", "parmana_witness_cosign", "parmana_witness_key"),
         generated(schema, "parmana_govern_refresh", replace=True),
         (SQL / "config.sql").read_text(), "\n",
         (SQL / "upgrade" / "0.3.0--0.4.0-after.sql").read_text(), "\n",

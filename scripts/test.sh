@@ -9,8 +9,11 @@ export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
 scripts/prereqs.sh
 
-echo "== core unit tests (no PostgreSQL)"
-cargo test -p parmana-core
+echo "== core and parmana-verify unit tests (no PostgreSQL)"
+cargo test -p parmana-core -p parmana-verify
+# The offline verifier, used by the Python tests.
+cargo build -p parmana-verify
+export PARMANA_VERIFY_BIN=$PWD/target/debug/parmana-verify
 
 echo "== build and install the extension, from a share directory with no parmana files"
 scripts/install.sh --clean

@@ -9,7 +9,9 @@ use parmana_core::checkpoint::attestation_leaf;
 use parmana_core::error::codes;
 use parmana_core::hashes::to_hex;
 use parmana_core::merkle::{consistency_proof, Appender, CompactRange, Hash, TiledTree, Tiles};
-use parmana_core::note::{parse_note, parse_verifier_key, verify_note, Checkpoint, VerifierKey};
+use parmana_core::note::{
+    parse_note, parse_verifier_key, valid_name, verifier_key, verify_note, Checkpoint, VerifierKey, COSIGNATURE_V1,
+};
 use parmana_core::witness::{cosign_checkpoint, TreeHead};
 use parmana_core::ParmanaError;
 use pgrx::prelude::*;
@@ -180,4 +182,16 @@ fn parmana_witness_cosign(log_key: Option<String>, witness_name: Option<String>)
             .or_raise();
         text
     })
+}
+
+/// The verifier key (`<witness_name>+<key id>+<base64 key>`, cosignature/v1) of the cosignatures
+/// this database makes as `witness_name`: what monitors are configured with to check them.
+#[pg_extern(stable, security_definer, parallel_restricted)]
+#[search_path(pg_catalog, pg_temp)]
+fn parmana_witness_key(witness_name: Option<String>) -> String {
+    let name = required(witness_name, "witness_name");
+    if !valid_name(&name) {
+        raise(ParmanaError::new(&codes::WIT_001, format!("{name:?} is not a note key name")));
+    }
+    verifier_key(&name, COSIGNATURE_V1, &current_signer().verifying_key())
 }

@@ -70,6 +70,11 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     BASE64.encode(bytes)
 }
 
+/// Standard padded base64.
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, &'static str> {
+    BASE64.decode(text).map_err(|_| "not standard base64")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -233,3 +233,36 @@ pub fn dsse_envelope(doc: &Value) -> Result<Value, String> {
         "signatures": [{"keyid": parts.signer_key_id, "sig": parts.signature}],
     }))
 }
+
+/// The signed document a DSSE envelope of [`dsse_envelope`] carries: its payload with the
+/// envelope's one signature put back. The payload must be the canonical body of a document of the
+/// envelope's payload type, so verifying the document verifies exactly the envelope's bytes.
+pub fn document_from_dsse(envelope: &Value) -> Result<Value, String> {
+    let payload_type = envelope["payloadType"].as_str().ok_or("the envelope has no payloadType")?;
+    let payload = envelope["payload"].as_str().ok_or("the envelope has no payload")?;
+    let signatures = envelope["signatures"].as_array().ok_or("the envelope has no signatures")?;
+    let [signature] = signatures.as_slice() else { return Err("the envelope must carry exactly one signature".into()) };
+    let sig = signature["sig"].as_str().ok_or("the signature has no sig")?;
+    let bytes = crate::signing::base64_decode(payload).map_err(|e| format!("payload: {e}"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| "the payload is not UTF-8")?;
+    let body = crate::canonical::parse_json(text).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    let Value::Object(mut document) = body else { return Err("the payload is not a JSON object".into()) };
+    if document.contains_key("signature") {
+        return Err("the payload already holds a signature".into());
+    }
+    if crate::canonical::canonicalize_without(&document, &[]) != text {
+        return Err("the payload is not canonical JSON (RFC 8785)".into());
+    }
+    if let Some(keyid) = signature["keyid"].as_str() {
+        if document.get("signerKeyId").and_then(Value::as_str) != Some(keyid) {
+            return Err("the signature's keyid is not the payload's signerKeyId".into());
+        }
+    }
+    document.insert("signature".into(), json!(sig));
+    let document = Value::Object(document);
+    let expected = split_signed(&document)?.payload_type;
+    if expected != payload_type {
+        return Err(format!("payloadType {payload_type:?} does not fit the payload ({expected})"));
+    }
+    Ok(document)
+}

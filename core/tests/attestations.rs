@@ -5,7 +5,7 @@ use parmana_core::keys::{parse_public_key_pem, KeyPair};
 use parmana_core::policy::compile;
 use parmana_core::signals::{validate, SignalLimits};
 use parmana_core::signing::{pae, ATTESTATION_TYPE};
-use parmana_core::verify::{dsse_envelope, explicit_key, verify_document};
+use parmana_core::verify::{document_from_dsse, dsse_envelope, explicit_key, verify_document};
 use serde_json::{json, Value};
 
 const RFC8032_SEED: [u8; 32] = [
@@ -170,4 +170,37 @@ fn override_record_signs_verifies_and_names_its_id() {
     let report = verify_with(&forged, &key);
     assert_eq!((report["signatureVerified"].clone(), report["valid"].clone()), (json!(true), json!(false)));
     assert_eq!(report["reason"], "overrideId is not the hash of the record");
+}
+
+#[test]
+fn dsse_envelopes_turn_back_into_the_document() {
+    let key = KeyPair::from_seed(&RFC8032_SEED);
+    let att = signed_attestation(&key);
+    let env = dsse_envelope(&att).unwrap();
+    assert_eq!(document_from_dsse(&env).unwrap(), att);
+    let mut wrong_type = env.clone();
+    wrong_type["payloadType"] = json!("application/vnd.parmana.override.v1+json");
+    assert!(document_from_dsse(&wrong_type).unwrap_err().contains("does not fit"));
+    let mut wrong_keyid = env.clone();
+    wrong_keyid["signatures"][0]["keyid"] = json!("someone-else");
+    assert!(document_from_dsse(&wrong_keyid).is_err());
+    let mut not_canonical = env.clone();
+    let spaced = format!("{{ \"x\": 1, {}", &parmana_core::canonical::canonicalize(&att)[1..]);
+    not_canonical["payload"] = json!(parmana_core::signing::base64_encode(spaced.as_bytes()));
+    assert!(document_from_dsse(&not_canonical).is_err());
+    let mut two = env.clone();
+    two["signatures"] = json!([env["signatures"][0], env["signatures"][0]]);
+    assert!(document_from_dsse(&two).is_err());
+    // A forged payload keeps the old signature, which then fails verification.
+    let mut forged = env;
+    let mut body = att.clone();
+    body.as_object_mut().unwrap().remove("signature");
+    body["executionId"] = json!("forged-id");
+    forged["payload"] =
+        json!(parmana_core::signing::base64_encode(parmana_core::canonical::canonicalize(&body).as_bytes()));
+    let doc = document_from_dsse(&forged).unwrap();
+    assert_eq!(
+        verify_document(&doc, explicit_key(key.verifying_key())).reason.as_deref(),
+        Some("signature does not verify")
+    );
 }

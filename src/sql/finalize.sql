@@ -99,6 +99,7 @@ GRANT EXECUTE ON FUNCTION
   parmana.parmana_verify(jsonb),
   parmana.parmana_public_key(text),
   parmana.parmana_log_key(text),
+  parmana.parmana_witness_key(text),
   parmana.parmana_inclusion_proof(bigint, bigint),
   parmana.parmana_consistency_proof(bigint, bigint),
   parmana.parmana_runtime_manifest(),

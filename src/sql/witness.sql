@@ -1,8 +1,8 @@
 -- Witnessing: a second database, owned by an auditor, holds a copy of the attestation log by
 -- logical replication and cosigns the primary's tree heads only while they stay consistent with
 -- the rows it already holds. On that copy, parmana_witness_enable() turns on the triggers below:
--- a replicated UPDATE or DELETE of a row the witness holds is recorded and skipped, so a rewrite
--- of history on the primary, even by a superuser who re-seals it with the log's key, shows up in
+-- a replicated UPDATE or DELETE of a row the witness holds, or an INSERT under an id (or tree
+-- size) it already holds, is recorded and skipped, so a rewrite of history on the primary, even by a superuser who re-seals it with the log's key, shows up in
 -- parmana_witness_check() instead of overwriting the copy. On a primary these triggers stay off.
 
 -- Rewrites replication tried to apply and the witness refused.
@@ -29,16 +29,33 @@ COMMENT ON TABLE parmana.witness_heads IS 'On a witness: the newest tree head co
 
 CREATE FUNCTION parmana.witness_refuse_rewrite() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  kept jsonb;
 BEGIN
+  IF TG_OP = 'INSERT' THEN
+    -- A row under an id (or a tree head for a size) this witness already holds is a rewrite too.
+    IF TG_TABLE_NAME = 'attestations' THEN
+      SELECT pg_catalog.to_jsonb(a) INTO kept FROM parmana.attestations a WHERE a.id = NEW.id;
+    ELSE
+      SELECT pg_catalog.to_jsonb(c) INTO kept FROM parmana.checkpoints c
+      WHERE c.id = NEW.id OR c.tree_size = NEW.tree_size LIMIT 1;
+    END IF;
+    IF kept IS NULL THEN
+      RETURN NEW;
+    END IF;
+    INSERT INTO parmana.witness_conflicts (table_name, operation, row_id, kept, offered)
+    VALUES (TG_TABLE_NAME, TG_OP, NEW.id, kept, pg_catalog.to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
   INSERT INTO parmana.witness_conflicts (table_name, operation, row_id, kept, offered)
   VALUES (TG_TABLE_NAME, TG_OP, OLD.id, pg_catalog.to_jsonb(OLD),
           CASE WHEN TG_OP = 'UPDATE' THEN pg_catalog.to_jsonb(NEW) END);
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER attestations_witness BEFORE UPDATE OR DELETE ON parmana.attestations
+CREATE TRIGGER attestations_witness BEFORE INSERT OR UPDATE OR DELETE ON parmana.attestations
   FOR EACH ROW EXECUTE FUNCTION parmana.witness_refuse_rewrite();
-CREATE TRIGGER checkpoints_witness BEFORE UPDATE OR DELETE ON parmana.checkpoints
+CREATE TRIGGER checkpoints_witness BEFORE INSERT OR UPDATE OR DELETE ON parmana.checkpoints
   FOR EACH ROW EXECUTE FUNCTION parmana.witness_refuse_rewrite();
 ALTER TABLE parmana.attestations DISABLE TRIGGER attestations_witness;
 ALTER TABLE parmana.checkpoints DISABLE TRIGGER checkpoints_witness;

@@ -77,11 +77,20 @@ def test_every_stored_attestation_verifies_offline(conn):
         verify_offline(att, pem)
 
 
-def test_checkpoint_digest_recomputes_offline():
-    """A checkpoint's digest is recomputable from the rows it seals with stock tools: SHA-256 over
-    the previous digest and one `id leaf` line per row, leaf = SHA-256(JCS(attestation)). Reasons
-    with quotes, backslashes and non-ASCII text exercise every string path of the reader that
-    feeds the digest (the checkpointer reads jsonb's binary form, this test reads JSON text)."""
+def merkle_root(leaves):
+    """RFC 9162 MTH over leaf hashes, as the RFC defines it: split at the largest power of two."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:])).digest()
+
+
+def test_checkpoint_root_and_note_recompute_offline():
+    """A checkpoint's tree head is recomputable from the rows with stock tools: the RFC 9162 root
+    of leaf = SHA-256(0x00 ‖ JCS(attestation)) in id order, and its note is an Ed25519 signature
+    over the note text by the key parmana_log_key() names. Reasons with quotes, backslashes and
+    non-ASCII text exercise every string path of the reader that feeds the tree (the checkpointer
+    reads jsonb's binary form, this test reads JSON text)."""
     policy = json.loads((ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text())
     policy["policyId"] = "loan-approval-texts"
     reasons = ['Score "below" C:\\limits\\min — refusé', "Ünïcödé ☃ 𝄞 approved", "review / <manual> & 'check'"]
@@ -96,20 +105,30 @@ def test_checkpoint_digest_recomputes_offline():
             )
         conn.execute("SELECT parmana.parmana_checkpoint()")  # watermark
         checkpoint = conn.execute("SELECT parmana.parmana_checkpoint()->'sealed'").fetchone()[0]
-        assert checkpoint["rowCount"] == 12
+        assert checkpoint["treeSize"] == 12
 
-        rows = conn.execute(
-            "SELECT id, attestation FROM parmana.attestations WHERE id > %s AND id <= %s ORDER BY id",
-            (checkpoint["fromId"], checkpoint["toId"]),
-        ).fetchall()
-        assert {att["decision"]["reason"] for _, att in rows} == set(reasons)
-        chain = hashlib.sha256(checkpoint["previousDigest"].encode() + b"\n")
-        for row_id, att in rows:
-            chain.update(b"%d %s\n" % (row_id, hashlib.sha256(rfc8785.dumps(att)).hexdigest().encode()))
-        assert checkpoint["digest"] == chain.hexdigest()
+        rows = conn.execute("SELECT attestation FROM parmana.attestations ORDER BY id").fetchall()
+        assert {att["decision"]["reason"] for (att,) in rows} == set(reasons)
+        root = merkle_root([hashlib.sha256(b"\x00" + rfc8785.dumps(att)).digest() for (att,) in rows])
+        assert checkpoint["digest"] == root.hex()
 
         pem = conn.execute("SELECT parmana.parmana_public_key(%s)", (checkpoint["signerKeyId"],)).fetchone()[0]
         verify_offline(checkpoint, pem, CHECKPOINT_TYPE)
+
+        # The note: "<origin>\n<size>\n<base64 root>\n", then "— <origin> base64(key id ‖ signature)".
+        note = conn.execute("SELECT note FROM parmana.checkpoints WHERE tree_size = 12").fetchone()[0]
+        vkey = conn.execute("SELECT parmana.parmana_log_key()").fetchone()[0]
+        origin, key_hash, key_b64 = vkey.split("+")
+        text, signature_line = note.split("\n\n")
+        text += "\n"
+        assert text == f"{origin}\n12\n{base64.b64encode(root).decode()}\n"
+        name, blob = signature_line.rstrip("\n").removeprefix("\u2014 ").split(" ")
+        blob = base64.b64decode(blob)
+        key_material = base64.b64decode(key_b64)
+        assert name == origin and key_material[0] == 1
+        assert blob[:4].hex() == key_hash == hashlib.sha256(origin.encode() + b"\n" + key_material).digest()[:4].hex()
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        Ed25519PublicKey.from_public_bytes(key_material[1:]).verify(blob[4:], text.encode())
         assert conn.execute("SELECT count(*) FROM parmana.parmana_audit_verify()").fetchone()[0] == 0
     finally:
         conn.close()
