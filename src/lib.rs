@@ -14,9 +14,11 @@ mod jsonb;
 mod keys;
 mod overrides;
 mod policies;
+mod policy_test;
 mod regclass;
 mod replay;
 mod settings;
+mod shadow;
 mod spi;
 mod verify;
 mod witness;
@@ -32,6 +34,7 @@ extension_sql_file!(
     requires = ["config", parmana_execute, govern_execution_id, govern_signals]
 );
 extension_sql_file!("sql/witness.sql", name = "witness", requires = ["audit"]);
+extension_sql_file!("sql/shadow.sql", name = "shadow", requires = ["audit"]);
 extension_sql_file!("sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

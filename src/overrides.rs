@@ -291,6 +291,7 @@ fn parmana_override(
         issued_at: issued_at_now(),
         override_id: Some(&override_id),
         resolved_by_login: Some(&login),
+        explanation: None,
     };
     let resolution_json = Value::Object(resolution.sign(&key).document);
     let resolution_id = insert(&AttestationRow {

@@ -21,42 +21,64 @@ thread_local! {
     static COMPILED: RefCell<HashMap<(String, String), Rc<CompiledPolicy>>> = RefCell::new(HashMap::new());
 }
 
-/// A policy, the signer's key id and the execution id's namespace owner, read in one query on the
-/// hot path.
+/// A policy, the signer's key id, the execution id's namespace owner and the policy's shadow
+/// candidate, read in one query on the hot path.
 pub struct PolicyLookup {
     pub policy: Rc<CompiledPolicy>,
     pub active_key_id: Option<String>,
     /// The owner role of the longest execution namespace the id falls in, if any.
     pub namespace_owner: Option<String>,
+    /// The candidate version evaluated in the shadow of this one, and its policyHash.
+    pub shadow: Option<(String, String)>,
 }
 
 /// Load a registered policy (`POL-001` when unknown), compiling it at most once per backend.
 /// With an execution id, also find the namespace it falls in.
 pub fn load(policy_id: &str, policy_version: &str, execution_id: Option<&str>) -> PolicyLookup {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = Spi::connect(|client| {
+    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = Spi::connect(|client| {
         let plan = prepared(
             client,
             "SELECT p.policy_hash, (SELECT k.key_id FROM parmana.signing_keys k WHERE k.active), \
                (SELECT n.owner_role::pg_catalog.text FROM parmana.execution_namespaces n \
                 WHERE $3 IS NOT NULL AND pg_catalog.starts_with($3, n.prefix) \
-                ORDER BY pg_catalog.length(n.prefix) DESC LIMIT 1) \
-             FROM parmana.policies p WHERE p.policy_id = $1 AND p.policy_version = $2",
+                ORDER BY pg_catalog.length(n.prefix) DESC LIMIT 1), \
+               s.candidate_version, c.policy_hash \
+             FROM parmana.policies p \
+             LEFT JOIN parmana.shadow_evaluations s ON s.policy_id = p.policy_id AND s.policy_version = p.policy_version \
+             LEFT JOIN parmana.policies c ON c.policy_id = s.policy_id AND c.policy_version = s.candidate_version \
+             WHERE p.policy_id = $1 AND p.policy_version = $2",
             &[TEXTOID, TEXTOID, TEXTOID],
         );
         let table = client.select(plan, Some(1), &[policy_id.into(), policy_version.into(), execution_id.into()])?;
         if table.is_empty() {
             return Ok::<_, pgrx::spi::SpiError>(None);
         }
-        Ok(Some(table.first().get_three::<String, String, String>()?))
+        let row = table.first();
+        Ok(Some((row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))
     })
     .or_raise();
-    let Some((Some(hash), active_key_id, namespace_owner)) = row else {
+    let Some((Some(hash), active_key_id, namespace_owner, candidate, candidate_hash)) = row else {
         raise(ParmanaError::unknown_policy(policy_id, policy_version))
     };
+    let policy = compiled(policy_id, policy_version, &hash);
+    PolicyLookup { policy, active_key_id, namespace_owner, shadow: candidate.zip(candidate_hash) }
+}
+
+/// A registered policy version compiled, from the cache while its policyHash is `hash`.
+pub fn compiled(policy_id: &str, policy_version: &str, hash: &str) -> Rc<CompiledPolicy> {
     let key = (policy_id.to_owned(), policy_version.to_owned());
     if let Some(policy) = COMPILED.with(|c| c.borrow().get(&key).filter(|p| p.policy_hash == hash).cloned()) {
-        return PolicyLookup { policy, active_key_id, namespace_owner };
+        return policy;
     }
+    let doc = document(policy_id, policy_version);
+    let policy = Rc::new(compile(&doc).or_raise());
+    COMPILED.with(|c| c.borrow_mut().insert(key, policy.clone()));
+    policy
+}
+
+/// A registered policy document (`POL-001` when unknown).
+pub fn document(policy_id: &str, policy_version: &str) -> serde_json::Value {
     let document: String = Spi::connect(|client| {
         client
             .select(
@@ -69,10 +91,7 @@ pub fn load(policy_id: &str, policy_version: &str, execution_id: Option<&str>) -
     })
     .or_raise()
     .unwrap_or_else(|| raise(ParmanaError::unknown_policy(policy_id, policy_version)));
-    let doc = parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e));
-    let policy = Rc::new(compile(&doc).or_raise());
-    COMPILED.with(|c| c.borrow_mut().insert(key, policy.clone()));
-    PolicyLookup { policy, active_key_id, namespace_owner }
+    parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e))
 }
 
 /// Compile and store a policy version. Registering the identical document again is a no-op;

@@ -11,6 +11,7 @@ pub static FAILED_TTL: GucSetting<i32> = GucSetting::<i32>::new(30);
 pub static MAX_SIGNALS_BYTES: GucSetting<i32> = GucSetting::<i32>::new(65536);
 pub static REJECT_PII: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static LOG_ORIGIN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static EXPLAIN_DECISIONS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 pub fn register() {
     GucRegistry::define_string_guc(
@@ -64,6 +65,14 @@ pub fn register() {
         c"Refuse string signals that look like e-mail addresses, US SSNs or card numbers (VAL-014).",
         c"",
         &REJECT_PII,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"parmana.explain_decisions",
+        c"Sign into each decision which conditions held and which failed first (condition paths, never values).",
+        c"Adds an explanation field to decision attestations; parmana_simulate always explains.",
+        &EXPLAIN_DECISIONS,
         GucContext::Suset,
         GucFlags::default(),
     );

@@ -19,9 +19,12 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
+/// A document and where it was (file, or file and line), or why it is not JSON.
+pub type Labelled = (String, Result<Value, String>);
+
 /// The JSON documents of an input: the whole input if it is one document (pretty-printed or
 /// not), else one per non-empty line. Each comes with a label saying where it was.
-pub fn documents(path: &Path) -> Result<Vec<(String, Result<Value, String>)>, String> {
+pub fn documents(path: &Path) -> Result<Vec<Labelled>, String> {
     let text = read_text(path)?;
     if let Ok(whole) = parmana_core::canonical::parse_json(text.trim()) {
         return Ok(vec![(path.display().to_string(), Ok(whole))]);

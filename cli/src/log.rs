@@ -32,6 +32,9 @@ pub struct Options {
 /// One input line: its number and text.
 type Line = (u64, String);
 
+/// A numbered chunk of lines, in input order.
+type Chunk = (u64, Vec<Line>);
+
 struct ChunkResult {
     seq: u64,
     /// Per row: line number, attestation id (when exported), leaf hash.
@@ -197,8 +200,8 @@ pub fn run(
         collector.problem(problem);
     }
     let reader = crate::input::open(path)?;
-    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<Line>)>(options.threads * 2);
-    let chunk_rx: Arc<Mutex<Receiver<(u64, Vec<Line>)>>> = Arc::new(Mutex::new(chunk_rx));
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(options.threads * 2);
+    let chunk_rx: Arc<Mutex<Receiver<Chunk>>> = Arc::new(Mutex::new(chunk_rx));
     let (result_tx, result_rx) = sync_channel::<ChunkResult>(options.threads * 2);
     let read_error = std::thread::scope(|scope| {
         for _ in 0..options.threads {

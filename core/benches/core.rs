@@ -32,6 +32,7 @@ fn attestation(policy: &parmana_core::policy::CompiledPolicy, signals: &Value, k
         issued_at: "2026-11-26T00:00:00.000000Z".into(),
         override_id: None,
         resolved_by_login: None,
+        explanation: None,
     };
     Value::Object(fields.sign(key).document)
 }

@@ -76,6 +76,9 @@ pub struct AttestationFields<'a> {
     pub override_id: Option<&'a str>,
     /// A resolution names the login that resolved the override it follows.
     pub resolved_by_login: Option<&'a str>,
+    /// Why the policy decided, as condition paths (`explain::Explanation::compact_json`), when
+    /// the deployment asks for it (`parmana.explain_decisions`).
+    pub explanation: Option<Value>,
 }
 
 /// The current time as RFC 3339 UTC with microseconds, e.g. `2026-11-26T00:16:25.123456Z`.
@@ -100,6 +103,9 @@ impl AttestationFields<'_> {
         }
         if let Some(login) = self.resolved_by_login {
             body.insert("resolvedByLogin".into(), json!(login));
+        }
+        if let Some(explanation) = &self.explanation {
+            body.insert("explanation".into(), explanation.clone());
         }
         body
     }

@@ -110,6 +110,9 @@ catalogue! {
     POL_022 = "POL-022", Warning, Rust, "warning: policyVersion is not MAJOR.MINOR.PATCH";
     POL_023 = "POL-023", Warning, Rust, "warning: rules after the catch-all can never match";
     POL_024 = "POL-024", InvalidParameterValue, Rust, "the policy version is registered with different content";
+    TST_001 = "TST-001", InvalidParameterValue, Rust,
+        "a policy test suite is not a list of cases with signals and expectations";
+    SHD_001 = "SHD-001", InvalidParameterValue, Sql, "a shadow evaluation names an unregistered or the same policy version";
     VAL_001 = "VAL-001", InvalidParameterValue, Rust, "signals are not a JSON object";
     VAL_002 = "VAL-002", InvalidParameterValue, Rust,
         "the execution id is empty, too long or not canonical text (NFC, no control, format or edge white space)";

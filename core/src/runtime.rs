@@ -1,4 +1,4 @@
-//! The runtime's identity: version, supported schema versions, capabilities and runtimeHash (SPEC §5).
+//! The runtime's identity: version, supported schema versions, capabilities and runtimeHash.
 
 use crate::hashes::jcs_sha256;
 use serde_json::{json, Value};
@@ -46,13 +46,18 @@ const KNOWN_RUNTIMES: &[(&str, &[&str])] = &[
         &[
             "attestation-signing",
             "audit-checkpoints",
+            "decision-explanations",
             "deterministic-evaluation",
             "dsse-envelope",
             "governed-row-binding",
             "identity-bound-reviews",
+            "merkle-log",
             "override-workflow",
+            "policy-testing",
             "replay-protection",
+            "shadow-evaluation",
             "table-governance",
+            "witness-cosigning",
         ],
     ),
 ];
@@ -103,8 +108,8 @@ mod tests {
         assert!(runtime_hash_of("9.9.9").is_none());
     }
 
-    /// The documented definition from the original runtime hashes to the published value,
-    /// which proves the construction (JCS of the definition) matches.
+    /// A published runtime definition (of the Node runtime parmana's format comes from) hashes to
+    /// its published value, which proves the construction (JCS of the definition) matches.
     #[test]
     fn original_runtime_definition_vector() {
         let original = json!({

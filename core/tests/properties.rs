@@ -194,7 +194,7 @@ proptest! {
         let fp = execution_fingerprint(&policy.policy_id, &policy.policy_version, &v.canonical);
         let fields = AttestationFields {
             execution_id: "prop-1", execution_fingerprint: &fp, policy: policy.identity(), decision: &d,
-            state: ExecutionState::Completed, issued_at: "2026-01-01T00:00:00.000000Z".into(), override_id: None, resolved_by_login: None,
+            state: ExecutionState::Completed, issued_at: "2026-01-01T00:00:00.000000Z".into(), override_id: None, resolved_by_login: None, explanation: None,
         };
         let doc = Value::Object(fields.sign(key()).document);
         let pk = parse_public_key_pem(&key().public_key_pem()).unwrap();

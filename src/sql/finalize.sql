@@ -97,6 +97,8 @@ TO parmana_executor, parmana_approver, parmana_admin;
 
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_verify(jsonb),
+  parmana.parmana_policy_test(text, text, jsonb),
+  parmana.parmana_policy_diff(text, text, text),
   parmana.parmana_public_key(text),
   parmana.parmana_log_key(text),
   parmana.parmana_witness_key(text),
@@ -116,7 +118,9 @@ GRANT SELECT ON parmana.policies, parmana.replay_state, parmana.replay_steps, pa
                 parmana.execution_namespaces, parmana.execution_namespaces_history, parmana.execution_namespace_versions,
                 parmana.governed_tables, parmana.governed_tables_history, parmana.governed_table_versions,
                 parmana.checkpoints, parmana.checkpoint_state, parmana.log_tiles, parmana.witness_conflicts,
-                parmana.witness_heads, parmana.decisions_by_policy_day,
+                parmana.witness_heads, parmana.shadow_evaluations, parmana.shadow_evaluation_history,
+                parmana.shadow_periods, parmana.shadow_divergences,
+                parmana.shadow_divergence_summary, parmana.decisions_by_policy_day,
                 parmana.override_history, parmana.attestations_by_key
   TO parmana_auditor, parmana_admin;
 -- Reviewers see their queue and who may approve.
@@ -129,3 +133,5 @@ GRANT SELECT ON parmana.governed_tables, parmana.execution_namespaces
 -- every change is kept with who made it (the *_versions tables).
 GRANT INSERT, DELETE ON parmana.override_authorities TO parmana_admin;
 GRANT INSERT, UPDATE, DELETE ON parmana.execution_namespaces, parmana.governed_tables TO parmana_admin;
+-- Admins start and stop shadow evaluations.
+GRANT INSERT, UPDATE, DELETE ON parmana.shadow_evaluations TO parmana_admin;
