@@ -112,7 +112,6 @@ catalogue! {
     POL_024 = "POL-024", InvalidParameterValue, Rust, "the policy version is registered with different content";
     TST_001 = "TST-001", InvalidParameterValue, Rust,
         "a policy test suite is not a list of cases with signals and expectations";
-    SHD_001 = "SHD-001", InvalidParameterValue, Sql, "a shadow evaluation names an unregistered or the same policy version";
     VAL_001 = "VAL-001", InvalidParameterValue, Rust, "signals are not a JSON object";
     VAL_002 = "VAL-002", InvalidParameterValue, Rust,
         "the execution id is empty, too long or not canonical text (NFC, no control, format or edge white space)";
@@ -277,7 +276,7 @@ mod tests {
             assert!(seen.insert(c.code), "{} listed twice", c.code);
             let (family, number) = c.code.split_once('-').expect("FAMILY-NNN");
             assert!(
-                ["INV", "POL", "VAL", "ARG", "SYS", "AUTH", "AUD", "GOV", "CFG", "WIT"].contains(&family),
+                ["INV", "POL", "VAL", "ARG", "SYS", "AUTH", "AUD", "GOV", "CFG", "WIT", "TST"].contains(&family),
                 "{}",
                 c.code
             );
