@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #4 benchmarks, on a release build in a throwaway cluster:
+# Audit-trail benchmarks, on a release build in a throwaway cluster:
 #  (1) parmana_execute TPS with a checkpointer running every second vs without, alternated
 #      A B A B A B in one run (pgbench, 2 clients), medians and ratio;
 #  (2) parmana.parmana_checkpoint() sealing 100,000 new rows, three times, median.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: core unit tests, then the extension built and installed into a throwaway
-# PostgreSQL 15 cluster, with pg_regress (expected output) and real-client Python tests.
+# Runs every test: Rust tests of parmana-core and parmana-verify, then the extension built and
+# installed into a throwaway PostgreSQL 15 cluster, with pg_regress (expected output), isolation
+# specs (interleaved sessions) and real-client Python tests (docs/testing.md).
 # Env: PG_CONFIG (default: the Debian PostgreSQL 15), PARMANA_PGDIR, PARMANA_PGPORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
 scripts/prereqs.sh
 
-echo "== core and parmana-verify unit tests (no PostgreSQL)"
+echo "== Rust tests of parmana-core and parmana-verify (no PostgreSQL)"
 cargo test -p parmana-core -p parmana-verify
 # The offline verifier, used by the Python tests.
 cargo build -p parmana-verify
@@ -26,6 +27,9 @@ trap 'scripts/cluster.sh stop' EXIT
 
 echo "== SQL regression tests (pg_regress, each file in its own database)"
 scripts/regress.sh
+
+echo "== concurrency specs (pg_isolation_regress)"
+scripts/isolation.sh
 
 echo "== benchmark smoke run (no timing asserted)"
 bench/smoke.sh

@@ -94,7 +94,7 @@ CREATE INDEX attestations_policy_time ON parmana.attestations (policy_id, policy
 CREATE INDEX attestations_fingerprint ON parmana.attestations (execution_fingerprint);
 COMMENT ON TABLE parmana.attestations IS 'Every signed attestation, with its JSON and indexed columns';
 
--- Pending overrides and their resolution (SPEC §9). A row is written pending by parmana_execute
+-- Pending overrides and their resolution. A row is written pending by parmana_execute
 -- and resolved exactly once by parmana_override; the signed override record is kept with it.
 CREATE TABLE parmana.overrides (
   id                        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -392,7 +392,7 @@ AS 'MODULE_PATHNAME', 'parmana_verify_with_key_wrapper';
 -- The embedded signing key, from the OS CSPRNG, unless a key is already active.
 SELECT @extschema@.parmana_internal_bootstrap_key();
 
--- PUBLIC gets nothing but verification with an explicit public key (SPEC §13).
+-- PUBLIC gets nothing but verification with an explicit public key.
 REVOKE EXECUTE ON FUNCTION
   @extschema@.parmana_execute(text, text, text, jsonb),
   @extschema@.parmana_simulate(text, text, jsonb),

@@ -5,7 +5,7 @@
 -- (public by default) may hold operators or functions its owner put there.
 SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
--- parmana 0.3.0: governing business tables with the parmana_govern trigger (SPEC §12).
+-- parmana 0.3.0: governing business tables with the parmana_govern trigger.
 --
 --   INSERT INTO parmana.governed_tables (name, policy_id, policy_version, execution_id_prefix, key_column, signals, ...)
 --   CREATE TRIGGER claims_governed BEFORE INSERT OR UPDATE ON claims

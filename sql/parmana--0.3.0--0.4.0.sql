@@ -241,6 +241,8 @@ ALTER TABLE parmana.attestations DISABLE TRIGGER attestations_witness;
 ALTER TABLE parmana.checkpoints DISABLE TRIGGER checkpoints_witness;
 CREATE TRIGGER witness_conflicts_append_only BEFORE UPDATE OR DELETE ON parmana.witness_conflicts
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER witness_conflicts_no_truncate BEFORE TRUNCATE ON parmana.witness_conflicts
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 
 -- Make this database a witness of a replicated log (superuser only: it changes how replication
 -- applies changes to parmana's tables).
@@ -303,6 +305,8 @@ CREATE TABLE parmana.shadow_evaluation_history (
 COMMENT ON TABLE parmana.shadow_evaluation_history IS 'Shadow evaluations that have stopped (or changed candidate), with when and by whom';
 CREATE TRIGGER shadow_evaluation_history_append_only BEFORE UPDATE OR DELETE ON parmana.shadow_evaluation_history
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER shadow_evaluation_history_no_truncate BEFORE TRUNCATE ON parmana.shadow_evaluation_history
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 
 -- SECURITY DEFINER: admins stop shadows but cannot write their history.
 CREATE FUNCTION parmana.shadow_evaluations_stopped() RETURNS trigger
@@ -706,8 +710,11 @@ BEGIN
   IF NEW.relation IS NULL THEN
     RAISE EXCEPTION '[CFG-002] relation is required: the one table this configuration governs' USING ERRCODE = '22023';
   END IF;
-  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = NEW.relation) NOT IN ('r', 'p') THEN
-    RAISE EXCEPTION '[CFG-002] % is not a table', NEW.relation USING ERRCODE = '22023';
+  -- A plain table: a partitioned table's trigger fires on its partitions, and refresh and
+  -- verification read the named table only (ONLY); govern each partition instead.
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = NEW.relation) <> 'r' THEN
+    RAISE EXCEPTION '[CFG-002] % is not a plain table', NEW.relation USING ERRCODE = '22023',
+      HINT = 'Partitioned tables are governed partition by partition, each with its own configuration.';
   END IF;
   IF EXISTS (SELECT FROM parmana.governed_tables g WHERE g.relation = NEW.relation AND g.name <> NEW.name) THEN
     RAISE EXCEPTION '[CFG-003] % is already governed by another configuration', NEW.relation USING ERRCODE = '23505';
@@ -997,7 +1004,8 @@ GRANT EXECUTE ON FUNCTION
 TO parmana_auditor, parmana_admin;
 
 -- The trigger: table owners who are executors or admins may attach it (CREATE TRIGGER needs
--- EXECUTE); it runs as whoever writes the row. Refresh runs the table's statements as its owner.
+-- EXECUTE); it runs as whoever writes the row. Refresh runs the table's statements with the caller's rights
+-- (a superuser's with the table owner's).
 GRANT EXECUTE ON FUNCTION parmana.parmana_govern() TO parmana_executor, parmana_admin;
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_govern_refresh(text),

@@ -3,7 +3,7 @@
 //! chain, the Merkle roots of tree checkpoints and the stored tiles, the chained digests of
 //! checkpoints from before 0.4.0, and every override record.
 
-use crate::errors::OrRaise;
+use crate::error::OrRaise;
 use crate::jsonb::JsonbParsed;
 use crate::keys::verifying_key;
 use parmana_core::checkpoint::{attestation_leaf, leaf_index, ChainHasher, GENESIS_DIGEST};
@@ -34,15 +34,18 @@ pub fn for_each_row(
     // NULL rather than an empty array when the columns agree: nothing to allocate per intact row.
     const ROWS_AND_COLUMNS: &str = "SELECT id, attestation, NULLIF(array_remove(ARRAY[
            CASE WHEN execution_id IS DISTINCT FROM attestation->>'executionId' THEN 'execution_id' END,
-           CASE WHEN execution_fingerprint IS DISTINCT FROM attestation->>'execution_fingerprint' THEN 'execution_fingerprint' END,
+           CASE WHEN execution_fingerprint IS DISTINCT FROM attestation->>'execution_fingerprint' \
+             THEN 'execution_fingerprint' END,
            CASE WHEN policy_id IS DISTINCT FROM attestation->>'policyId' THEN 'policy_id' END,
            CASE WHEN policy_version IS DISTINCT FROM attestation->>'policyVersion' THEN 'policy_version' END,
            CASE WHEN action IS DISTINCT FROM attestation->'decision'->>'action' THEN 'action' END,
            CASE WHEN execution_state IS DISTINCT FROM attestation->>'execution_state' THEN 'execution_state' END,
            CASE WHEN signer_key_id IS DISTINCT FROM attestation->>'signerKeyId' THEN 'signer_key_id' END,
-           CASE WHEN to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') IS DISTINCT FROM attestation->>'issuedAt' THEN 'issued_at' END,
+           CASE WHEN to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             IS DISTINCT FROM attestation->>'issuedAt' THEN 'issued_at' END,
            CASE WHEN override_id IS DISTINCT FROM attestation->>'overrideId' THEN 'override_id' END,
-           CASE WHEN kind IS DISTINCT FROM (CASE WHEN attestation ? 'overrideId' THEN 'resolution' ELSE 'decision' END) THEN 'kind' END
+           CASE WHEN kind IS DISTINCT FROM (CASE WHEN attestation ? 'overrideId' \
+             THEN 'resolution' ELSE 'decision' END) THEN 'kind' END
          ], NULL), '{}')
          FROM parmana.attestations WHERE id > $1 AND id <= $2 ORDER BY id";
     let mut cursor =
@@ -328,7 +331,8 @@ fn close_tree(t: &Checkpoint, range: &CompactRange, gaps: &mut Vec<i64>, problem
             Some(t.to_id),
             "checkpoint_digest".into(),
             format!(
-                "the rows through checkpoint {} do not give its tree: sealed {} leaves with root {}, found {} with root {}",
+                "the rows through checkpoint {} do not give its tree: sealed {} leaves with root {}, \
+                 found {} with root {}",
                 t.id,
                 info.size,
                 t.digest,

@@ -9,7 +9,7 @@
 //! cluster, or in this database without attestations, never hold a checkpoint back.
 
 use crate::audit::for_each_row;
-use crate::errors::{raise, required, OrRaise};
+use crate::error::{raise, required, OrRaise};
 use crate::jsonb::JsonbText;
 use crate::keys::current_signer;
 use crate::settings::log_origin;
@@ -71,7 +71,7 @@ impl TileSource for StoredTiles<'_, '_> {
 }
 
 fn tree_error(e: String) -> ! {
-    crate::errors::internal("the log's tiles", e)
+    crate::error::internal("the log's tiles", e)
 }
 
 /// The log's origin: the name its checkpoints and their note key carry, fixed at the first tree
@@ -116,7 +116,11 @@ fn parmana_checkpoint() -> JsonbText {
     let outcome = Spi::connect_mut(|client| {
         // One checkpointer at a time; executions never take this lock.
         client.update("LOCK TABLE parmana.checkpoint_state IN EXCLUSIVE MODE", None, &[])?;
-        let head = client.select("SELECT id, to_id, digest FROM parmana.checkpoints ORDER BY id DESC LIMIT 1", Some(1), &[])?;
+        let head = client.select(
+            "SELECT id, to_id, digest FROM parmana.checkpoints ORDER BY id DESC LIMIT 1",
+            Some(1),
+            &[],
+        )?;
         let (head_id, sealed_to, head_digest) = if head.is_empty() {
             (0i64, 0i64, GENESIS_DIGEST.to_owned())
         } else {
@@ -161,7 +165,8 @@ fn parmana_checkpoint() -> JsonbText {
                 gaps.extend(expected..=through);
                 let size = appender.size();
                 tiles.overlay = appender.changed;
-                let root_hash = root(&mut TiledTree { source: &mut tiles, size }, size).unwrap_or_else(|e| tree_error(e));
+                let root_hash =
+                    root(&mut TiledTree { source: &mut tiles, size }, size).unwrap_or_else(|e| tree_error(e));
                 let digest = to_hex(&root_hash);
                 let key = current_signer();
                 let fields = TreeHeadFields {
@@ -176,7 +181,8 @@ fn parmana_checkpoint() -> JsonbText {
                     issued_at: issued_at_now(),
                 };
                 let doc = Value::Object(fields.sign(&key).document);
-                let note = sign_note(&Checkpoint { origin: origin.clone(), size, root: root_hash }.text(), &origin, &key);
+                let note =
+                    sign_note(&Checkpoint { origin: origin.clone(), size, root: root_hash }.text(), &origin, &key);
                 let write_tile = prepared_write(
                     client,
                     "INSERT INTO parmana.log_tiles (level, idx, hashes) VALUES ($1, $2, $3) \
@@ -188,9 +194,10 @@ fn parmana_checkpoint() -> JsonbText {
                     client.update(write_tile, None, &[(*level as i16).into(), (*index as i64).into(), bytes.into()])?;
                 }
                 client.update(
-                    "INSERT INTO parmana.checkpoints (id, from_id, to_id, row_count, previous_digest, digest, signer_key_id, \
-                       issued_at, checkpoint, tree_size, first_leaf, gaps, note) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.timestamptz, $9::pg_catalog.jsonb, $10, $11, $12, $13)",
+                    "INSERT INTO parmana.checkpoints (id, from_id, to_id, row_count, previous_digest, digest, \
+                       signer_key_id, issued_at, checkpoint, tree_size, first_leaf, gaps, note) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.timestamptz, $9::pg_catalog.jsonb, \
+                       $10, $11, $12, $13)",
                     None,
                     &[
                         fields.checkpoint_id.into(),
@@ -328,7 +335,7 @@ fn parmana_inclusion_proof(attestation_id: Option<i64>, tree_size: default!(Opti
         let attestation: Value =
             serde_json::from_str(&row.get::<String>(5).or_raise().unwrap_or_default()).unwrap_or(Value::Null);
         let index = leaf_index(first_leaf, from_id, to_id, &gaps, id)
-            .unwrap_or_else(|| crate::errors::internal("inclusion proof", "attestation id listed as a gap"));
+            .unwrap_or_else(|| crate::error::internal("inclusion proof", "attestation id listed as a gap"));
         if index >= head.size {
             raise(ParmanaError::new(
                 &codes::AUD_002,

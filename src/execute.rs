@@ -1,12 +1,12 @@
 //! `parmana_execute` and `parmana_simulate`: the governed decision path.
 
-use crate::attestations::{insert, AttestationRow};
-use crate::errors::{raise, required, OrRaise};
+use crate::attestation::{insert, AttestationRow};
+use crate::error::{raise, required, OrRaise};
 use crate::identity::{acting_role, login};
 use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::signer;
 use crate::overrides::{request_override, OverrideRequest};
-use crate::policies::{load, PolicyLookup};
+use crate::policy::{load, PolicyLookup};
 use crate::replay::{check_namespace, claim, Claim};
 use crate::settings::{signal_limits, EXPLAIN_DECISIONS};
 use crate::shadow;

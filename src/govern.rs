@@ -7,11 +7,11 @@
 //! (`identity::with_table_rights`): a superuser's scheduled refresh must not run a table owner's
 //! triggers with superuser rights, and nobody gains rights on the table by calling them.
 
-use crate::errors::{raise, required, OrRaise};
+use crate::error::{raise, required, OrRaise};
 use crate::identity::{caller, has_column_privilege, has_table_privilege, with_table_rights};
 use crate::jsonb::{JsonbParsed, JsonbRow, JsonbText};
 use crate::keys::verifying_key;
-use crate::policies::load;
+use crate::policy::find;
 use crate::regclass::RegClass;
 use crate::settings::{current, set_local, signal_limits, with_setting};
 use parmana_core::error::codes;
@@ -343,7 +343,8 @@ fn stored_attestations(client: &SpiClient<'_>, ids: Vec<String>) -> HashMap<Stri
     let mut stored: HashMap<String, Vec<(String, Value)>> = HashMap::new();
     let rows = client
         .select(
-            "SELECT execution_id, kind, attestation FROM parmana.attestations WHERE execution_id = ANY ($1) ORDER BY id",
+            "SELECT execution_id, kind, attestation FROM parmana.attestations \
+             WHERE execution_id = ANY ($1) ORDER BY id",
             None,
             &[ids.into()],
         )
@@ -434,7 +435,9 @@ fn signals_problem(mapping: &SignalMapping, row: &HashMap<String, RowValue>, att
     else {
         return Some("the attestation names no policy or signalsHash".into());
     };
-    let policy = load(policy_id, policy_version, None).policy;
+    let Some(policy) = find(policy_id, policy_version) else {
+        return Some("the attestation names a policy version that is not registered".into());
+    };
     let fingerprint = mapping
         .signals_of(row)
         .and_then(|signals| validate(&policy, &signals, signal_limits()))

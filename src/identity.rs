@@ -10,7 +10,7 @@
 //! governed tables) another role's code runs in the session, so nothing there may act under the
 //! session's login: asking for the login or acting role raises `AUTH-006`.
 
-use crate::errors::{raise, OrRaise};
+use crate::error::{raise, OrRaise};
 use crate::settings::{set_local, SettingsScope};
 use crate::spi::prepared;
 use parmana_core::error::codes;
@@ -165,7 +165,7 @@ pub fn with_table_rights<R>(relation: Oid, caller_search_path: &str, work: impl 
             client.select(plan, Some(1), &[relation.into()])?.first().get_one::<Oid>()
         })
         .or_raise()
-        .unwrap_or_else(|| crate::errors::internal("with_table_rights", "relation has no owner"));
+        .unwrap_or_else(|| crate::error::internal("with_table_rights", "relation has no owner"));
         (owner, "pg_catalog, pg_temp")
     } else {
         (user, caller_search_path)

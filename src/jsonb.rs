@@ -310,7 +310,9 @@ macro_rules! jsonb_argument {
         unsafe impl<'fcx> ArgAbi<'fcx> for $wrapper {
             unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
                 let index = arg.index();
-                unsafe { arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null")) }
+                unsafe {
+                    arg.unbox_arg_using_from_datum().unwrap_or_else(|| panic!("argument {index} must not be null"))
+                }
             }
         }
     )*};

@@ -1,7 +1,7 @@
 //! Signing keys: the embedded key kept in an owner-only table, or `parmana.signing_key_file`;
 //! rotation; public keys for verification. Parsed keys are cached per backend.
 
-use crate::errors::{raise, OrRaise};
+use crate::error::{raise, OrRaise};
 use crate::jsonb::JsonbText;
 use crate::settings::signing_key_file;
 use crate::spi::prepared;
@@ -129,12 +129,14 @@ pub fn read_file_key(path: &str) -> Result<(Rc<KeyPair>, bool), ParmanaError> {
 
 fn register_public_key(key: &KeyPair, source: &str, active: bool) {
     Spi::connect_mut(|client| {
-        client.update(
-            "INSERT INTO parmana.signing_keys (key_id, public_key_pem, source, active) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
-            None,
-            &[key.key_id().into(), key.public_key_pem().into(), source.into(), active.into()],
-        )
-        .map(|_| ())
+        client
+            .update(
+                "INSERT INTO parmana.signing_keys (key_id, public_key_pem, source, active) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_id) DO NOTHING",
+                None,
+                &[key.key_id().into(), key.public_key_pem().into(), source.into(), active.into()],
+            )
+            .map(|_| ())
     })
     .or_raise();
 }
@@ -146,13 +148,15 @@ fn install_new_embedded_key() -> (Rc<KeyPair>, Option<String>) {
         // Serialize rotations; executions only read this table and are not blocked.
         client.update("LOCK TABLE parmana.signing_keys IN SHARE ROW EXCLUSIVE MODE", None, &[])?;
         let retired = client.update(
-            "UPDATE parmana.signing_keys SET active = false, retired_at = pg_catalog.now() WHERE active RETURNING key_id",
+            "UPDATE parmana.signing_keys SET active = false, retired_at = pg_catalog.now() \
+             WHERE active RETURNING key_id",
             None,
             &[],
         )?;
         let previous = if retired.is_empty() { None } else { retired.first().get_one::<String>()? };
         client.update(
-            "INSERT INTO parmana.signing_keys (key_id, public_key_pem, source, active) VALUES ($1, $2, 'embedded', true)",
+            "INSERT INTO parmana.signing_keys (key_id, public_key_pem, source, active) \
+             VALUES ($1, $2, 'embedded', true)",
             None,
             &[key.key_id().into(), key.public_key_pem().into()],
         )?;

@@ -1,19 +1,32 @@
 //! parmana: provable business decisions inside PostgreSQL. The decisions and proofs are in
-//! `parmana-core`; this crate stores them (SPI), exposes SQL functions and reads settings.
+//! `parmana-core`; this crate stores them (SPI), exposes SQL functions and reads settings. Each
+//! module is named after what it holds, in parallel with `parmana-core` where both have a half.
+//!
+//! Per-backend caches (a backend serves one session; nothing is shared between backends), each
+//! valid without invalidation because what it caches never changes once written:
+//! - `policy::COMPILED`: compiled policies by (id, version), used only while the stored
+//!   policyHash matches (registered versions are immutable);
+//! - `keys::EMBEDDED`, `keys::FILE_KEY`, `keys::PUBLIC`: signing keys by key id (key rows are
+//!   append-only), the key file's key with the file's identity, public keys by key id;
+//! - `verify::EXPLICIT_KEYS`: parsed PEM keys given to `parmana_verify(attestation, key)`, and the
+//!   one "valid" report datum `parmana_verify` returns;
+//! - `spi::PLANS`: prepared statements of fixed SQL text;
+//! - `parmana_core::runtime` computes each runtime hash once per process.
 
 use pgrx::prelude::*;
 
-mod attestations;
+mod attestation;
 mod audit;
 mod checkpoint;
-mod errors;
+mod error;
 mod execute;
 mod govern;
 mod identity;
 mod jsonb;
 mod keys;
 mod overrides;
-mod policies;
+mod policy;
+mod policy_diff;
 mod policy_test;
 mod regclass;
 mod replay;

@@ -9,8 +9,8 @@
 //! that executed, nor (for a governed table's decision) one with the rights of the table's owner,
 //! whose triggers run as every role that writes the table. Reviews never run inside a trigger.
 
-use crate::attestations::{insert, AttestationRow};
-use crate::errors::{internal, raise, required, OrRaise};
+use crate::attestation::{insert, AttestationRow};
+use crate::error::{internal, raise, required, OrRaise};
 use crate::identity::{acting_role, has_role, login, refuse_inside_trigger};
 use crate::jsonb::{JsonbDatum, JsonbText};
 use crate::keys::current_signer;

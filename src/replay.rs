@@ -8,7 +8,7 @@
 //! to members of its namespace's owner role, and to parmana_admin; the override step only to a
 //! parmana_approver who is not the login that claimed it. Every step is logged with who took it.
 
-use crate::errors::{raise, required, OrRaise};
+use crate::error::{raise, required, OrRaise};
 use crate::identity::{acting_role, has_role, login, refuse_inside_trigger};
 use crate::settings::{FAILED_TTL, RESERVATION_TTL};
 use crate::spi::{prepared, prepared_write};
@@ -148,7 +148,7 @@ fn current(execution_id: &str, lock: bool) -> Option<Row> {
         }
         let row = table.first();
         let state = row.get::<String>(1)?.as_deref().and_then(ReplayState::parse);
-        let state = state.unwrap_or_else(|| crate::errors::internal("replay_state.state", "unknown state"));
+        let state = state.unwrap_or_else(|| crate::error::internal("replay_state.state", "unknown state"));
         let lapsed = row.get::<bool>(3)?.unwrap_or(false);
         Ok(Some(Row {
             current: Current { state: state.effective(lapsed), parked: row.get::<bool>(2)?.unwrap_or(false) },
@@ -182,7 +182,10 @@ fn check_step_allowed(execution_id: &str, row: &Row, step: Step, login: &str, ro
         if mine {
             raise(ParmanaError::new(
                 &codes::AUTH_003,
-                format!("Separation of duties: login {login:?} claimed execution id {execution_id:?} and may not override it"),
+                format!(
+                    "Separation of duties: login {login:?} claimed execution id {execution_id:?} \
+                     and may not override it"
+                ),
             ));
         }
         return;
@@ -219,7 +222,8 @@ fn step(execution_id: &str, step: Step) -> String {
         let plan = prepared_write(
             client,
             "UPDATE parmana.replay_state SET state = $2, updated_at = pg_catalog.clock_timestamp(), \
-               expires_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $3) WHERE execution_id = $1",
+               expires_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $3) \
+             WHERE execution_id = $1",
             &[TEXTOID, TEXTOID, INT4OID],
         );
         client.update(plan, None, &[execution_id.into(), to.as_str().into(), ttl_of(to).into()])?;
@@ -256,7 +260,8 @@ pub fn resolve_parked(execution_id: &str, to: ReplayState) {
     let moved = Spi::connect_mut(|client| {
         client
             .update(
-                "UPDATE parmana.replay_state SET state = $2, parked = false, updated_at = pg_catalog.clock_timestamp(), \
+                "UPDATE parmana.replay_state SET state = $2, parked = false, \
+                   updated_at = pg_catalog.clock_timestamp(), \
                    expires_at = NULL \
                  WHERE execution_id = $1 AND state = 'EXECUTING' AND parked RETURNING 1",
                 None,
@@ -266,7 +271,7 @@ pub fn resolve_parked(execution_id: &str, to: ReplayState) {
     })
     .or_raise();
     if !moved {
-        crate::errors::internal("resolve_parked", format!("{execution_id:?} is not parked in EXECUTING"));
+        crate::error::internal("resolve_parked", format!("{execution_id:?} is not parked in EXECUTING"));
     }
 }
 

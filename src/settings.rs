@@ -96,7 +96,7 @@ pub fn log_origin() -> Option<String> {
 /// the caller's `AtEOXact_GUC` at that level undoes it.
 pub fn set_local(name: &str, value: &str) {
     let (name, value) = (CString::new(name), CString::new(value));
-    let (Ok(name), Ok(value)) = (name, value) else { crate::errors::internal("set_local", "NUL in a setting") };
+    let (Ok(name), Ok(value)) = (name, value) else { crate::error::internal("set_local", "NUL in a setting") };
     unsafe {
         pgrx::pg_sys::set_config_option(
             name.as_ptr(),
@@ -113,7 +113,7 @@ pub fn set_local(name: &str, value: &str) {
 
 /// The current value of a PostgreSQL setting.
 pub fn current(name: &str) -> String {
-    let name = CString::new(name).unwrap_or_else(|_| crate::errors::internal("current", "NUL in a setting"));
+    let name = CString::new(name).unwrap_or_else(|_| crate::error::internal("current", "NUL in a setting"));
     unsafe {
         let value = pgrx::pg_sys::GetConfigOption(name.as_ptr(), false, false);
         std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()

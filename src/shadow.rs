@@ -4,8 +4,8 @@
 //! candidate decides differently (action, rule or review), or refuses the signals, are recorded in
 //! `parmana.shadow_divergences`.
 
-use crate::errors::OrRaise;
-use crate::policies::compiled;
+use crate::error::OrRaise;
+use crate::policy::compiled;
 use crate::settings::signal_limits;
 use crate::spi::prepared_write;
 use parmana_core::policy::{CompiledPolicy, Decision};

@@ -1,6 +1,6 @@
 //! Statements prepared once per backend and kept.
 
-use crate::errors::OrRaise;
+use crate::error::OrRaise;
 use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use std::cell::RefCell;

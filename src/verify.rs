@@ -1,7 +1,7 @@
-//! `parmana_verify` (both forms), `parmana_dsse` and `parmana_runtime_manifest` (SPEC §6, §7).
+//! `parmana_verify` (both forms), `parmana_dsse` and `parmana_runtime_manifest`.
 //! Verification writes nothing and never raises on malformed input.
 
-use crate::errors::raise;
+use crate::error::raise;
 use crate::jsonb::{JsonbParsed, JsonbResult, JsonbText};
 use crate::keys::{active_embedded_key_id, read_file_key, verifying_key};
 use crate::settings::signing_key_file;
@@ -29,7 +29,8 @@ fn report(r: VerifyReport) -> JsonbResult {
 thread_local! {
     // Parsed explicit keys by PEM text: parsing SPKI and decompressing the point costs as much as
     // a quarter of a verification. Bounded: callers usually pass one or a few keys.
-    static EXPLICIT_KEYS: std::cell::RefCell<std::collections::HashMap<String, Ed25519VerifyingKey>> = Default::default();
+    static EXPLICIT_KEYS: std::cell::RefCell<std::collections::HashMap<String, Ed25519VerifyingKey>> =
+        Default::default();
 }
 
 fn explicit(pem: &str) -> Result<Ed25519VerifyingKey, &'static str> {
@@ -50,7 +51,8 @@ fn explicit(pem: &str) -> Result<Ed25519VerifyingKey, &'static str> {
 fn invalid(reason: &str) -> JsonbResult {
     JsonbResult::Text(
         json!({
-            "valid": false, "signatureVerified": false, "runtimeVerified": false, "schemaCompatible": false, "reason": reason,
+            "valid": false, "signatureVerified": false, "runtimeVerified": false, "schemaCompatible": false,
+            "reason": reason,
         })
         .to_string(),
     )
@@ -86,7 +88,7 @@ fn parmana_verify_with_key(attestation: Option<JsonbParsed>, public_key: Option<
     }
 }
 
-/// The signature of an attestation or override record as a standard DSSE envelope.
+/// The signature of an attestation, override record or checkpoint record as a standard DSSE envelope.
 #[pg_extern(immutable, parallel_safe)]
 fn parmana_dsse(signed: Option<JsonbText>) -> Option<JsonbText> {
     let text = signed?;

@@ -3,7 +3,7 @@
 //! extends the head cosigned before, with this database's own signing key.
 
 use crate::audit::for_each_row;
-use crate::errors::{raise, required, OrRaise};
+use crate::error::{raise, required, OrRaise};
 use crate::keys::current_signer;
 use parmana_core::checkpoint::attestation_leaf;
 use parmana_core::error::codes;
@@ -27,7 +27,12 @@ fn log_key(vkey: Option<String>) -> VerifierKey {
 /// The replicated tree checkpoints, in order: (id, tree size, hex root, note).
 fn tree_checkpoints(client: &SpiClient<'_>) -> Vec<(i64, u64, String, String)> {
     client
-        .select("SELECT id, tree_size, digest, note FROM parmana.checkpoints WHERE tree_size IS NOT NULL ORDER BY tree_size", None, &[])
+        .select(
+            "SELECT id, tree_size, digest, note FROM parmana.checkpoints \
+             WHERE tree_size IS NOT NULL ORDER BY tree_size",
+            None,
+            &[],
+        )
         .or_raise()
         .map(|r| {
             (
@@ -106,7 +111,8 @@ fn parmana_witness_check(
                 Some(root) => problems.push((
                     "checkpoint_inconsistent".into(),
                     format!(
-                        "checkpoint {id} states root {digest} for {size} entries; the rows this witness holds give {}: history was rewritten",
+                        "checkpoint {id} states root {digest} for {size} entries; the rows this witness holds give {}: \
+                         history was rewritten",
                         to_hex(&root)
                     ),
                 )),
@@ -127,7 +133,7 @@ fn parmana_witness_check(
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_witness_cosign(log_key: Option<String>, witness_name: Option<String>) -> String {
     let key = self::log_key(log_key);
-    let name = required(witness_name, "witness_name");
+    let name = witness_name_of(witness_name);
     Spi::connect_mut(|client| {
         let heads = tree_checkpoints(client);
         let Some((id, size, digest, note)) = heads.last().cloned() else {
@@ -155,7 +161,7 @@ fn parmana_witness_cosign(log_key: Option<String>, witness_name: Option<String>)
         let proof = match &previous {
             Some(p) if p.size > 0 && p.size < size => {
                 consistency_proof(&mut TiledTree { source: tiles, size }, p.size, size)
-                    .unwrap_or_else(|e| crate::errors::internal("witness proof", e))
+                    .unwrap_or_else(|e| crate::error::internal("witness proof", e))
             }
             _ => Vec::new(),
         };
@@ -165,7 +171,7 @@ fn parmana_witness_cosign(log_key: Option<String>, witness_name: Option<String>)
             .or_raise();
         let text = cosigned.to_text();
         let checkpoint =
-            Checkpoint::parse(&cosigned.text).unwrap_or_else(|e| crate::errors::internal("cosigned note", e));
+            Checkpoint::parse(&cosigned.text).unwrap_or_else(|e| crate::error::internal("cosigned note", e));
         client
             .update(
                 "INSERT INTO parmana.witness_heads (origin, tree_size, root_hash, note) VALUES ($1, $2, $3, $4) \
@@ -184,14 +190,23 @@ fn parmana_witness_cosign(log_key: Option<String>, witness_name: Option<String>)
     })
 }
 
+/// A witness's name for its cosignatures: a note key name (no white space, no `+`).
+fn witness_name_of(witness_name: Option<String>) -> String {
+    let name = required(witness_name, "witness_name");
+    if !valid_name(&name) {
+        raise(
+            ParmanaError::new(&codes::VAL_016, "witness_name is not a note key name")
+                .with_hint("Use a name such as auditor.example/witness: no white space, no '+'."),
+        );
+    }
+    name
+}
+
 /// The verifier key (`<witness_name>+<key id>+<base64 key>`, cosignature/v1) of the cosignatures
 /// this database makes as `witness_name`: what monitors are configured with to check them.
 #[pg_extern(stable, security_definer, parallel_restricted)]
 #[search_path(pg_catalog, pg_temp)]
 fn parmana_witness_key(witness_name: Option<String>) -> String {
-    let name = required(witness_name, "witness_name");
-    if !valid_name(&name) {
-        raise(ParmanaError::new(&codes::WIT_001, format!("{name:?} is not a note key name")));
-    }
+    let name = witness_name_of(witness_name);
     verifier_key(&name, COSIGNATURE_V1, &current_signer().verifying_key())
 }

@@ -109,7 +109,10 @@ fn benches(c: &mut Criterion) {
 
 criterion_group! {
     name = core;
-    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));
+    config = Criterion::default()
+        .sample_size(30)
+        .measurement_time(std::time::Duration::from_secs(2))
+        .warm_up_time(std::time::Duration::from_millis(500));
     targets = benches
 }
 criterion_main!(core);

@@ -1,4 +1,4 @@
-//! Attestations (SPEC §6): the flat signed record of one decision.
+//! Attestations: the flat signed record of one decision.
 
 use crate::keys::KeyPair;
 use crate::policy::Decision;

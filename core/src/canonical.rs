@@ -119,7 +119,7 @@ pub fn canonical_string(s: &str) -> String {
     out
 }
 
-/// Unicode NFC, then `\r\n` → `\n` (SPEC §4): applied to string signal values and policy
+/// Unicode NFC, then `\r\n` → `\n`: applied to string signal values and policy
 /// operands before anything is hashed or compared.
 pub fn normalize_text(s: &str) -> Cow<'_, str> {
     let nfc: Cow<'_, str> = match is_nfc_quick(s.chars()) {
@@ -210,7 +210,9 @@ mod tests {
           "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
           "literals": [null, true, false]
         }"#;
-        let expected = "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
+        let expected = "{\"literals\":[null,true,false],\
+                        \"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\
+                        \"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
         assert_eq!(canonicalize(&parse_json(input).unwrap()), expected);
     }
 

@@ -55,11 +55,12 @@ impl SqlState {
     }
 }
 
-/// Where a code is raised: Rust functions, or PL/pgSQL in the extension's SQL.
+/// Where a code is raised: Rust functions, PL/pgSQL in the extension's SQL, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RaisedFrom {
     Rust,
     Sql,
+    Both,
 }
 
 /// One line of the catalogue.
@@ -90,16 +91,20 @@ catalogue! {
     POL_001 = "POL-001", UndefinedObject, Rust, "no registered policy with that id and version";
     POL_002 = "POL-002", InvalidParameterValue, Rust, "the policy document is not a readable JSON object";
     POL_003 = "POL-003", InvalidParameterValue, Rust, "policyId missing, empty, too long or with control characters";
-    POL_004 = "POL-004", InvalidParameterValue, Rust, "policyVersion missing, empty, too long or with control characters";
-    POL_005 = "POL-005", InvalidParameterValue, Rust, "schemaVersion missing, empty, too long or with control characters";
+    POL_004 = "POL-004", InvalidParameterValue, Rust,
+        "policyVersion missing, empty, too long or with control characters";
+    POL_005 = "POL-005", InvalidParameterValue, Rust,
+        "schemaVersion missing, empty, too long or with control characters";
     POL_006 = "POL-006", InvalidParameterValue, Rust, "signalsSchema missing or not an object";
     POL_007 = "POL-007", InvalidParameterValue, Rust, "rules missing or not an array";
     POL_009 = "POL-009", InvalidParameterValue, Rust, "unsupported schemaVersion";
     POL_010 = "POL-010", InvalidParameterValue, Rust, "a signal is not declared as an object with a type";
     POL_011 = "POL-011", InvalidParameterValue, Rust, "a signal has an invalid type";
-    POL_012 = "POL-012", InvalidParameterValue, Rust, "an enum signal without a non-empty list of distinct string values";
+    POL_012 = "POL-012", InvalidParameterValue, Rust,
+        "an enum signal without a non-empty list of distinct string values";
     POL_013 = "POL-013", InvalidParameterValue, Rust, "a rule is not an object with an id, a condition and an outcome";
-    POL_014 = "POL-014", InvalidParameterValue, Rust, "a condition is malformed, uses an unknown operator or nests too deep";
+    POL_014 = "POL-014", InvalidParameterValue, Rust,
+        "a condition is malformed, uses an unknown operator or nests too deep";
     POL_015 = "POL-015", InvalidParameterValue, Rust, "a condition names an undeclared signal";
     POL_016 = "POL-016", InvalidParameterValue, Rust, "an operand or operator does not fit the signal's type";
     POL_017 = "POL-017", InvalidParameterValue, Rust, "a rule's outcome is malformed";
@@ -122,10 +127,12 @@ catalogue! {
     VAL_007 = "VAL-007", InvalidParameterValue, Rust, "an integer signal is not an integer within 2^53-1";
     VAL_008 = "VAL-008", InvalidParameterValue, Rust, "a string signal is not a string";
     VAL_009 = "VAL-009", InvalidParameterValue, Rust, "an enum signal is not a string";
-    VAL_010 = "VAL-010", InvalidParameterValue, Rust, "signals hold a number outside the IEEE-754 double range";
+    VAL_010 = "VAL-010", InvalidParameterValue, Rust,
+        "signals are not representable: a number outside the IEEE-754 double range, or nesting too deep";
     VAL_011 = "VAL-011", InvalidParameterValue, Rust, "an enum signal is not one of the declared values";
     VAL_013 = "VAL-013", ProgramLimitExceeded, Rust, "canonical signals exceed parmana.max_signals_bytes";
-    VAL_014 = "VAL-014", InvalidParameterValue, Rust, "a string signal looks like personal data (e-mail, SSN, card number)";
+    VAL_014 = "VAL-014", InvalidParameterValue, Rust,
+        "a string signal looks like personal data (e-mail, SSN, card number)";
     VAL_015 = "VAL-015", InvalidParameterValue, Rust, "an execution fingerprint is not 64 lowercase hex characters";
     VAL_016 = "VAL-016", InvalidParameterValue, Rust,
         "a label argument is blank, too long or not printable canonical text";
@@ -143,7 +150,7 @@ catalogue! {
     AUTH_002 = "AUTH-002", InsufficientPrivilege, Rust,
         "approver_role is not a role the login belongs to, or not one the policy's authorities list";
     AUTH_003 = "AUTH-003", InsufficientPrivilege, Rust,
-        "separation of duties: the login that executed, or one with the governed table owner's rights, may not resolve it";
+    "separation of duties: the login that executed, or one with the governed table owner's rights, may not resolve it";
     AUTH_004 = "AUTH-004", InsufficientPrivilege, Rust,
         "the execution id was reserved by another login; only it, its namespace's group or parmana_admin may step it";
     AUTH_005 = "AUTH-005", InsufficientPrivilege, Rust,
@@ -154,21 +161,21 @@ catalogue! {
         "reviews and replay steps are a person's or application's act and cannot run inside a trigger";
     AUD_001 = "AUD-001", InsufficientPrivilege, Sql, "governance records are append-only";
     AUD_002 = "AUD-002", ObjectNotInPrerequisiteState, Rust,
-        "no proof yet: the attestation or tree size is not sealed by a checkpoint";
+        "no proof: the attestation or tree size is not sealed by a checkpoint, or is out of range";
     WIT_001 = "WIT-001", InvalidParameterValue, Rust, "the note is not a checkpoint signed by the log's key";
     WIT_002 = "WIT-002", ObjectNotInPrerequisiteState, Rust,
         "the checkpoint is not consistent with the tree head the witness cosigned before";
-    GOV_001 = "GOV-001", UndefinedObject, Sql, "no governed-table configuration by that name or for that table";
+    GOV_001 = "GOV-001", UndefinedObject, Both, "no governed-table configuration by that name or for that table";
     GOV_002 = "GOV-002", ObjectNotInPrerequisiteState, Sql, "a governed row's key or signal columns cannot change";
     GOV_003 = "GOV-003", CheckViolation, Sql, "the governed row was rejected by its policy (on_reject = block)";
     GOV_004 = "GOV-004", InvalidParameterValue, Sql,
         "parmana_govern is attached wrongly: it must be BEFORE INSERT OR UPDATE FOR EACH ROW with one argument";
     GOV_005 = "GOV-005", InvalidParameterValue, Rust,
         "the governed-table configuration does not fit the table (columns, key type, NULL key)";
-    GOV_006 = "GOV-006", InsufficientPrivilege, Sql,
+    GOV_006 = "GOV-006", InsufficientPrivilege, Both,
         "the configuration governs another table, or the caller may not write the governed table";
-    CFG_001 = "CFG-001", UndefinedObject, Sql, "a configuration row names a role or table that does not exist";
-    CFG_002 = "CFG-002", InvalidParameterValue, Sql, "a configuration value is invalid";
+    CFG_001 = "CFG-001", UndefinedObject, Sql, "a configuration row names a role or policy version that does not exist";
+    CFG_002 = "CFG-002", InvalidParameterValue, Both, "a configuration value is invalid";
     CFG_003 = "CFG-003", UniqueViolation, Sql, "a configuration row with that key already exists";
 }
 

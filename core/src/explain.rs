@@ -236,14 +236,19 @@ mod tests {
                     {"path": "standard-approval/1", "signal": "risk_score", "operator": "less_than"}
                 ],
                 "failedBefore": [
-                    {"ruleId": "high-risk-reject", "condition": {"path": "high-risk-reject", "signal": "risk_score", "operator": "greater_than"}},
-                    {"ruleId": "vip-fast-track", "condition": {"path": "vip-fast-track", "signal": "vip_customer", "operator": "equals"}}
+                    {"ruleId": "high-risk-reject",
+                     "condition": {"path": "high-risk-reject", "signal": "risk_score", "operator": "greater_than"}},
+                    {"ruleId": "vip-fast-track",
+                     "condition": {"path": "vip-fast-track", "signal": "vip_customer", "operator": "equals"}}
                 ]
             })
         );
         assert_eq!(
             why.compact_json(),
-            json!({"held": ["standard-approval/0", "standard-approval/1"], "failedBefore": ["high-risk-reject", "vip-fast-track"]})
+            json!({
+                "held": ["standard-approval/0", "standard-approval/1"],
+                "failedBefore": ["high-risk-reject", "vip-fast-track"]
+            })
         );
         // No value of any signal appears, whatever the values are.
         let text = why.to_json().to_string();

@@ -1,4 +1,4 @@
-//! SHA-256 identities: execution fingerprint (= signalsHash) and policyHash (SPEC §5).
+//! SHA-256 identities: execution fingerprint (= signalsHash) and policyHash.
 
 use crate::canonical::{canonical_string, canonicalize};
 use serde_json::Value;
@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(sha256_hex(b"hello world"), "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
     }
 
-    /// SPEC §5 vector.
+    /// The published fingerprint of the claims quickstart (docs/format.md).
     #[test]
     fn spec_fingerprint_vector() {
         let signals = json!({"claim_amount": 8500, "insurance_active": true, "risk_score": 42, "vip_customer": false});

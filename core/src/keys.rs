@@ -1,4 +1,4 @@
-//! Ed25519 keys: generation from the OS CSPRNG, PEM PKCS#8 / SPKI, and key ids (SPEC §6, §10).
+//! Ed25519 keys: generation from the OS CSPRNG, PEM PKCS#8 / SPKI, and key ids.
 
 use crate::error::{ParmanaError, Result};
 use crate::hashes::sha256_hex;
@@ -101,7 +101,9 @@ mod tests {
         assert_eq!(crate::hashes::to_hex(kp.verifying_key().as_bytes()), RFC8032_PUBLIC);
         let pem = kp.to_pkcs8_pem();
         // The PKCS#8 v1 form OpenSSL writes parses to the same key.
-        let openssl_v1 = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+        let openssl_v1 = "-----BEGIN PRIVATE KEY-----\n\
+                          MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
+                          -----END PRIVATE KEY-----\n";
         assert_eq!(KeyPair::from_pkcs8_pem(openssl_v1).unwrap().key_id(), kp.key_id());
         let spki = kp.public_key_pem();
         assert!(spki.contains("MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="), "{spki}");

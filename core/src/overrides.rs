@@ -1,4 +1,4 @@
-//! Override records (SPEC §9): a reviewer's signed resolution of a pending decision. The record
+//! Override records: a reviewer's signed resolution of a pending decision. The record
 //! names the pending attestation it resolves by hash; `overrideId` is the SHA-256 of its
 //! canonical body (every field but `overrideId` and `signature`).
 
@@ -16,7 +16,7 @@ pub struct OverrideFields<'a> {
     pub execution_id: &'a str,
     pub execution_fingerprint: &'a str,
     pub policy: PolicyIdentity<'a>,
-    /// The original decision, unchanged (no policy re-evaluation).
+    /// The decision as first made, unchanged (no policy re-evaluation).
     pub decision: &'a Decision,
     /// SHA-256 of the canonical pending attestation (signature included).
     pub pending_attestation_hash: &'a str,

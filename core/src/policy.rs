@@ -1,4 +1,4 @@
-//! Policy documents (SPEC §3): compile once into a `CompiledPolicy`, then evaluate first-match.
+//! Policy documents: compile once into a `CompiledPolicy`, then evaluate first-match.
 
 use crate::canonical::normalize_text;
 use crate::error::{codes, Code, ParmanaError, Result};

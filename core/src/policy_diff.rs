@@ -131,19 +131,29 @@ mod tests {
     #[test]
     fn names_every_kind_of_change() {
         let old_doc = json!({"policyId": "p", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
-            "signalsSchema": {"a": {"type": "integer"}, "b": {"type": "boolean"}, "c": {"type": "enum", "values": ["x", "y"]}},
+            "signalsSchema": {"a": {"type": "integer"}, "b": {"type": "boolean"},
+                              "c": {"type": "enum", "values": ["x", "y"]}},
             "rules": [
-                {"id": "r1", "condition": {"signal": "a", "greater_than": 5}, "outcome": {"action": "reject", "requires_override": false, "reason": "big"}},
-                {"id": "r2", "condition": {"signal": "b", "equals": true}, "outcome": {"action": "approve", "requires_override": false, "reason": "b"}},
-                {"id": "r3", "condition": {"signal": "c", "equals": "x"}, "outcome": {"action": "approve", "requires_override": true, "reason": "c"}},
-                {"id": "all", "condition": {"all": []}, "outcome": {"action": "reject", "requires_override": false, "reason": "none"}}]});
+                {"id": "r1", "condition": {"signal": "a", "greater_than": 5},
+                 "outcome": {"action": "reject", "requires_override": false, "reason": "big"}},
+                {"id": "r2", "condition": {"signal": "b", "equals": true},
+                 "outcome": {"action": "approve", "requires_override": false, "reason": "b"}},
+                {"id": "r3", "condition": {"signal": "c", "equals": "x"},
+                 "outcome": {"action": "approve", "requires_override": true, "reason": "c"}},
+                {"id": "all", "condition": {"all": []},
+                 "outcome": {"action": "reject", "requires_override": false, "reason": "none"}}]});
         let new_doc = json!({"policyId": "p", "policyVersion": "2.0.0", "schemaVersion": "1.0.0",
-            "signalsSchema": {"a": {"type": "number"}, "c": {"type": "enum", "values": ["x", "y", "z"]}, "d": {"type": "string"}},
+            "signalsSchema": {"a": {"type": "number"}, "c": {"type": "enum", "values": ["x", "y", "z"]},
+                              "d": {"type": "string"}},
             "rules": [
-                {"id": "r3", "condition": {"signal": "c", "equals": "x"}, "outcome": {"action": "approve", "requires_override": false, "reason": "c"}},
-                {"id": "r1", "condition": {"signal": "a", "greater_than": 7}, "outcome": {"action": "reject", "requires_override": false, "reason": "big"}},
-                {"id": "r4", "condition": {"signal": "d", "equals": "q"}, "outcome": {"action": "approve", "requires_override": false, "reason": "d"}},
-                {"id": "all", "condition": {"all": []}, "outcome": {"action": "reject", "requires_override": false, "reason": "none"}}]});
+                {"id": "r3", "condition": {"signal": "c", "equals": "x"},
+                 "outcome": {"action": "approve", "requires_override": false, "reason": "c"}},
+                {"id": "r1", "condition": {"signal": "a", "greater_than": 7},
+                 "outcome": {"action": "reject", "requires_override": false, "reason": "big"}},
+                {"id": "r4", "condition": {"signal": "d", "equals": "q"},
+                 "outcome": {"action": "approve", "requires_override": false, "reason": "d"}},
+                {"id": "all", "condition": {"all": []},
+                 "outcome": {"action": "reject", "requires_override": false, "reason": "none"}}]});
         let d = diff(&compile(&old_doc).unwrap(), &old_doc, &compile(&new_doc).unwrap(), &new_doc);
         assert_eq!(d["signals"]["added"], json!(["d"]));
         assert_eq!(d["signals"]["removed"], json!(["b"]));

@@ -32,8 +32,10 @@ impl Observer for Coverage {
 }
 
 fn malformed(message: String) -> ParmanaError {
-    ParmanaError::new(&codes::TST_001, message)
-        .with_hint("Each case is {\"name\": ..., \"signals\": {...}, \"expect\": {\"action\"|\"ruleId\"|\"requires_override\"|\"error\": ...}}.")
+    ParmanaError::new(&codes::TST_001, message).with_hint(
+        "Each case is {\"name\": ..., \"signals\": {...}, \
+             \"expect\": {\"action\"|\"ruleId\"|\"requires_override\"|\"error\": ...}}.",
+    )
 }
 
 /// Run `cases` against `policy`.
@@ -85,7 +87,11 @@ pub fn run_suite(policy: &CompiledPolicy, cases: &Value, limits: SignalLimits) -
                 if expect.contains_key("error") {
                     mismatches.push("error");
                 }
-                result["decision"] = json!({"action": got["action"], "ruleId": got["ruleId"], "requires_override": got["requires_override"]});
+                result["decision"] = json!({
+                    "action": got["action"],
+                    "ruleId": got["ruleId"],
+                    "requires_override": got["requires_override"]
+                });
             }
             Err(e) => {
                 if expect.get("error").and_then(Value::as_str) != Some(e.code()) {

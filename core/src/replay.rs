@@ -1,4 +1,4 @@
-//! The replay state machine (SPEC §8) as a pure transition function. Storage applies it under a
+//! The replay state machine as a pure transition function. Storage applies it under a
 //! row lock; TTL lapses are folded in before a step is decided ("effective" state).
 
 use crate::error::{codes, ParmanaError};

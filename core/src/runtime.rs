@@ -115,7 +115,12 @@ mod tests {
         let original = json!({
             "runtime_version": "1.0.0",
             "supported_schema_versions": ["1.0.0"],
-            "capabilities": ["deterministic-evaluation", "attestation-signing", "replay-protection", "bundle-verification"],
+            "capabilities": [
+                "deterministic-evaluation",
+                "attestation-signing",
+                "replay-protection",
+                "bundle-verification"
+            ],
         });
         assert_eq!(jcs_sha256(&original), "492e0cf0adc4f85710f64d95c47f1c257300ab5be1ee8a13e2673566685fc794");
     }

@@ -1,4 +1,4 @@
-//! Signals (SPEC §4): validate against a policy's schema, normalize, canonicalize.
+//! Signals: validate against a policy's schema, normalize, canonicalize.
 //! No error message contains a signal's value: it may be personal data.
 
 use crate::canonical::{canonicalize, normalize_text};
@@ -140,7 +140,7 @@ fn typed_value(name: &str, ty: &SignalType, raw: &Value) -> Result<SignalValue> 
                     return Ok(SignalValue::Integer(i));
                 }
             } else if let Some(f) = n.as_f64() {
-                // 5.0 is the integer 5, as in the original (Number.isInteger).
+                // 5.0 is the integer 5 (ECMAScript Number.isInteger).
                 if f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64 {
                     return Ok(SignalValue::Integer(f as i64));
                 }

@@ -1,4 +1,4 @@
-//! DSSE v1 pre-authentication encoding and Ed25519 signing/verifying of JSON documents (SPEC §6).
+//! DSSE v1 pre-authentication encoding and Ed25519 signing/verifying of JSON documents.
 
 use crate::canonical::canonicalize;
 use crate::keys::KeyPair;
@@ -99,7 +99,8 @@ mod tests {
         let sig = kp.signing_key().sign(b"");
         assert_eq!(
             crate::hashes::to_hex(&sig.to_bytes()),
-            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555\
+             fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
         );
         // And our DSSE signing verifies with the same key and fails for another type.
         let signed = sign(json!({"a": 1}).as_object().unwrap().clone(), ATTESTATION_TYPE, &kp);

@@ -1,4 +1,4 @@
-//! Verification of attestations and override records (SPEC §6, §7). Malformed input is a
+//! Verification of attestations and override records. Malformed input is a
 //! `valid: false` report with a reason, never an error.
 
 use crate::canonical::canonicalize_without;

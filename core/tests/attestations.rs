@@ -78,7 +78,12 @@ fn any_single_changed_field_fails() {
             }
             Value::String(s) => json!(format!("{s}x")),
             Value::Object(_) => {
-                json!({"action": "reject", "requires_override": false, "reason": "standard_approval", "ruleId": "standard-approval"})
+                json!({
+                    "action": "reject",
+                    "requires_override": false,
+                    "reason": "standard_approval",
+                    "ruleId": "standard-approval"
+                })
             }
             other => panic!("unexpected {other}"),
         };

@@ -59,7 +59,13 @@ fn loan_approval_boundaries() {
 #[test]
 fn insurance_claim_all_four_checks() {
     let p = compile(&fixture("insurance-claim-approval-1.0.0")).unwrap();
-    let base = json!({"claimAmount": 1, "customerTier": "gold", "policyActive": true, "fraudCheckPassed": true, "incidentVerified": true});
+    let base = json!({
+        "claimAmount": 1,
+        "customerTier": "gold",
+        "policyActive": true,
+        "fraudCheckPassed": true,
+        "incidentVerified": true
+    });
     assert_eq!(decide(&p, base.clone()).1, "approve-claim");
     for (field, value) in [
         ("claimAmount", json!(0)),
@@ -93,7 +99,8 @@ fn every_val_code() {
         "policyId": "t", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
         "signalsSchema": {"i": {"type": "integer"}, "n": {"type": "number"}, "b": {"type": "boolean"},
                           "s": {"type": "string"}, "e": {"type": "enum", "values": ["x", "y"]}},
-        "rules": [{"id": "all", "condition": {"all": []}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
+        "rules": [{"id": "all", "condition": {"all": []},
+                   "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
     }))
     .unwrap();
     let ok = json!({"i": 1, "n": 1.5, "b": true, "s": "text", "e": "x"});
@@ -141,7 +148,13 @@ fn every_val_code() {
 fn errors_never_echo_signal_values() {
     let p = compile(&fixture("insurance-claim-approval-1.0.0")).unwrap();
     let secret = "4111-1111-1111-1111";
-    let signals = json!({"claimAmount": 1, "customerTier": secret, "policyActive": true, "fraudCheckPassed": true, "incidentVerified": true});
+    let signals = json!({
+        "claimAmount": 1,
+        "customerTier": secret,
+        "policyActive": true,
+        "fraudCheckPassed": true,
+        "incidentVerified": true
+    });
     let msg = validate(&p, &signals, SignalLimits::default()).unwrap_err().to_string();
     assert!(msg.starts_with("[VAL-011]") && msg.contains("customerTier") && !msg.contains(secret), "{msg}");
 }
@@ -151,7 +164,8 @@ fn pii_guard_ignores_ordinary_ids() {
     let p = compile(&json!({
         "policyId": "t", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
         "signalsSchema": {"s": {"type": "string"}},
-        "rules": [{"id": "all", "condition": {"all": []}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
+        "rules": [{"id": "all", "condition": {"all": []},
+                   "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
     }))
     .unwrap();
     for fine in ["CLM-2024-00441", "member-123456789", "4111111111111112", "user@localhost", "2024-01-15", "a@b"] {
@@ -167,8 +181,10 @@ fn base_policy() -> Value {
     json!({
         "policyId": "t", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
         "signalsSchema": {"n": {"type": "integer"}, "b": {"type": "boolean"}, "e": {"type": "enum", "values": ["x"]}},
-        "rules": [{"id": "r1", "condition": {"signal": "n", "greater_than": 1}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}},
-                  {"id": "all", "condition": {"all": []}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
+        "rules": [{"id": "r1", "condition": {"signal": "n", "greater_than": 1},
+                   "outcome": {"action": "a", "requires_override": false, "reason": "r"}},
+                  {"id": "all", "condition": {"all": []},
+                   "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
     })
 }
 
@@ -236,7 +252,11 @@ fn pol_warnings() {
     assert_eq!(p.evaluate(&v.values).unwrap_err().code(), "SYS-006");
 
     let mut unreachable = base_policy();
-    unreachable["rules"].as_array_mut().unwrap().push(json!({"id": "late", "condition": {"signal": "b", "equals": true}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}));
+    unreachable["rules"].as_array_mut().unwrap().push(json!({
+        "id": "late",
+        "condition": {"signal": "b", "equals": true},
+        "outcome": {"action": "a", "requires_override": false, "reason": "r"}
+    }));
     unreachable["description"] = json!("extra");
     let codes: Vec<_> = compile(&unreachable).unwrap().warnings.iter().map(|w| w.code.code).collect();
     assert_eq!(codes, ["POL-018", "POL-023"]);
@@ -248,12 +268,18 @@ fn operators_any_not_in_and_empty_any() {
         "policyId": "ops", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
         "signalsSchema": {"n": {"type": "number"}, "s": {"type": "string"}},
         "rules": [
-            {"id": "never", "condition": {"any": []}, "outcome": {"action": "never", "requires_override": false, "reason": "r"}},
-            {"id": "gte", "condition": {"signal": "n", "greater_than_or_equal": 10}, "outcome": {"action": "gte", "requires_override": false, "reason": "r"}},
-            {"id": "lte", "condition": {"signal": "n", "less_than_or_equal": -10}, "outcome": {"action": "lte", "requires_override": false, "reason": "r"}},
-            {"id": "in", "condition": {"signal": "s", "in": ["caf\u{e9}", "tea"]}, "outcome": {"action": "in", "requires_override": false, "reason": "r"}},
-            {"id": "not", "condition": {"not": {"any": [{"signal": "n", "equals": 1}, {"signal": "s", "equals": "x"}]}}, "outcome": {"action": "not", "requires_override": false, "reason": "r"}},
-            {"id": "all", "condition": {"all": []}, "outcome": {"action": "rest", "requires_override": false, "reason": "r"}}
+            {"id": "never", "condition": {"any": []},
+             "outcome": {"action": "never", "requires_override": false, "reason": "r"}},
+            {"id": "gte", "condition": {"signal": "n", "greater_than_or_equal": 10},
+             "outcome": {"action": "gte", "requires_override": false, "reason": "r"}},
+            {"id": "lte", "condition": {"signal": "n", "less_than_or_equal": -10},
+             "outcome": {"action": "lte", "requires_override": false, "reason": "r"}},
+            {"id": "in", "condition": {"signal": "s", "in": ["caf\u{e9}", "tea"]},
+             "outcome": {"action": "in", "requires_override": false, "reason": "r"}},
+            {"id": "not", "condition": {"not": {"any": [{"signal": "n", "equals": 1}, {"signal": "s", "equals": "x"}]}},
+             "outcome": {"action": "not", "requires_override": false, "reason": "r"}},
+            {"id": "all", "condition": {"all": []},
+             "outcome": {"action": "rest", "requires_override": false, "reason": "r"}}
         ]
     }))
     .unwrap();
@@ -273,7 +299,8 @@ fn canonical_signals_are_normalized() {
     let p = compile(&json!({
         "policyId": "t", "policyVersion": "1.0.0", "schemaVersion": "1.0.0",
         "signalsSchema": {"s": {"type": "string"}, "n": {"type": "number"}},
-        "rules": [{"id": "all", "condition": {"all": []}, "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
+        "rules": [{"id": "all", "condition": {"all": []},
+                   "outcome": {"action": "a", "requires_override": false, "reason": "r"}}]
     }))
     .unwrap();
     let a = validate(&p, &json!({"s": "e\u{301}\r\nx", "n": 1.0}), SignalLimits::default()).unwrap();

@@ -53,8 +53,10 @@ fn coverage_names_exactly_what_a_suite_leaves_out() {
 #[test]
 fn failures_say_what_differed_and_never_echo_values() {
     let cases = json!([
-        {"name": "wrong expectation", "signals": {"credit_score": 720, "loan_amount": 987654}, "expect": {"action": "reject"}},
-        {"name": "unexpected refusal", "signals": {"credit_score": "secret-value-42", "loan_amount": 1}, "expect": {"action": "approve"}},
+        {"name": "wrong expectation", "signals": {"credit_score": 720, "loan_amount": 987654},
+         "expect": {"action": "reject"}},
+        {"name": "unexpected refusal", "signals": {"credit_score": "secret-value-42", "loan_amount": 1},
+         "expect": {"action": "approve"}},
         {"signals": {"credit_score": 720, "loan_amount": 1}}
     ]);
     let report = run("loan-approval-1.0.0", &cases);

@@ -1,8 +1,9 @@
-//! Property tests (the fuzzing of issue #6): canonical JSON, policy compile and evaluation,
+//! Property tests (fuzzing): canonical JSON, policy compile and evaluation,
 //! signal validation and verification never panic on arbitrary input, canonical output is stable
 //! under re-canonicalization, and errors never echo signal values.
 //!
-//! CI runs the default number of cases; a longer run: `PROPTEST_CASES=200000 cargo test -p parmana-core --release --test properties`.
+//! CI runs the default number of cases; a longer run:
+//! `PROPTEST_CASES=200000 cargo test -p parmana-core --release --test properties`.
 
 use parmana_core::attestation::{AttestationFields, ExecutionState};
 use parmana_core::canonical::{canonicalize, parse_json};
@@ -64,7 +65,8 @@ fn signals_for(policy: &'static CompiledPolicy) -> impl Strategy<Value = Value> 
         3 => any::<i32>().prop_map(|i| json!(i)),
         1 => any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
         2 => any::<bool>().prop_map(Value::Bool),
-        1 => prop::sample::select(vec!["bronze", "silver", "gold", "platinum", "", "jane@example.com"]).prop_map(|s| json!(s)),
+        1 => prop::sample::select(vec!["bronze", "silver", "gold", "platinum", "", "jane@example.com"])
+            .prop_map(|s| json!(s)),
         1 => any::<String>().prop_map(Value::String),
         1 => Just(Value::Null),
     ];
@@ -120,7 +122,11 @@ proptest! {
     }
 
     #[test]
-    fn compiling_mutated_policies_never_panics(which in 0usize..3, path_seed in any::<u64>(), replacement in json_value()) {
+    fn compiling_mutated_policies_never_panics(
+        which in 0usize..3,
+        path_seed in any::<u64>(),
+        replacement in json_value()
+    ) {
         let names = ["claims-approval-v1", "loan-approval-1.0.0", "insurance-claim-approval-1.0.0"];
         let mut doc = fixture(names[which]);
         // Replace one node, chosen by walking the document with the seed.
@@ -131,7 +137,11 @@ proptest! {
             if len == 0 || seed % 4 == 0 { break; }
             let i = (seed as usize / 4) % len;
             seed /= 7;
-            at = match at { Value::Object(m) => m.values_mut().nth(i).unwrap(), Value::Array(a) => &mut a[i], _ => unreachable!() };
+            at = match at {
+                Value::Object(m) => m.values_mut().nth(i).unwrap(),
+                Value::Array(a) => &mut a[i],
+                _ => unreachable!(),
+            };
         }
         *at = replacement;
         match compile(&doc) {
@@ -149,7 +159,12 @@ proptest! {
     fn validation_and_evaluation_never_panic_nor_echo_values(which in 0usize..3, seed in any::<u64>()) {
         let policy = &policies()[which];
         let mut runner = proptest::test_runner::TestRunner::new_with_rng(
-            ProptestConfig::default(), proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed.to_le_bytes().repeat(4)));
+            ProptestConfig::default(),
+            proptest::test_runner::TestRng::from_seed(
+                proptest::test_runner::RngAlgorithm::ChaCha,
+                &seed.to_le_bytes().repeat(4),
+            ),
+        );
         let signals = signals_for(policy).new_tree(&mut runner).unwrap().current();
         match validate(policy, &signals, SignalLimits::default()) {
             Ok(v) => {
@@ -194,7 +209,8 @@ proptest! {
         let fp = execution_fingerprint(&policy.policy_id, &policy.policy_version, &v.canonical);
         let fields = AttestationFields {
             execution_id: "prop-1", execution_fingerprint: &fp, policy: policy.identity(), decision: &d,
-            state: ExecutionState::Completed, issued_at: "2026-01-01T00:00:00.000000Z".into(), override_id: None, resolved_by_login: None, explanation: None,
+            state: ExecutionState::Completed, issued_at: "2026-01-01T00:00:00.000000Z".into(), override_id: None,
+            resolved_by_login: None, explanation: None,
         };
         let doc = Value::Object(fields.sign(key()).document);
         let pk = parse_public_key_pem(&key().public_key_pem()).unwrap();

@@ -214,8 +214,11 @@ BEGIN
   IF NEW.relation IS NULL THEN
     RAISE EXCEPTION '[CFG-002] relation is required: the one table this configuration governs' USING ERRCODE = '22023';
   END IF;
-  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = NEW.relation) NOT IN ('r', 'p') THEN
-    RAISE EXCEPTION '[CFG-002] % is not a table', NEW.relation USING ERRCODE = '22023';
+  -- A plain table: a partitioned table's trigger fires on its partitions, and refresh and
+  -- verification read the named table only (ONLY); govern each partition instead.
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = NEW.relation) <> 'r' THEN
+    RAISE EXCEPTION '[CFG-002] % is not a plain table', NEW.relation USING ERRCODE = '22023',
+      HINT = 'Partitioned tables are governed partition by partition, each with its own configuration.';
   END IF;
   IF EXISTS (SELECT FROM parmana.governed_tables g WHERE g.relation = NEW.relation AND g.name <> NEW.name) THEN
     RAISE EXCEPTION '[CFG-003] % is already governed by another configuration', NEW.relation USING ERRCODE = '23505';

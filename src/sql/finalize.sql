@@ -88,7 +88,8 @@ GRANT EXECUTE ON FUNCTION
 TO parmana_auditor, parmana_admin;
 
 -- The trigger: table owners who are executors or admins may attach it (CREATE TRIGGER needs
--- EXECUTE); it runs as whoever writes the row. Refresh runs the table's statements as its owner.
+-- EXECUTE); it runs as whoever writes the row. Refresh runs the table's statements with the caller's rights
+-- (a superuser's with the table owner's).
 GRANT EXECUTE ON FUNCTION parmana.parmana_govern() TO parmana_executor, parmana_admin;
 GRANT EXECUTE ON FUNCTION
   parmana.parmana_govern_refresh(text),

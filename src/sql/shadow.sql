@@ -45,6 +45,8 @@ CREATE TABLE parmana.shadow_evaluation_history (
 COMMENT ON TABLE parmana.shadow_evaluation_history IS 'Shadow evaluations that have stopped (or changed candidate), with when and by whom';
 CREATE TRIGGER shadow_evaluation_history_append_only BEFORE UPDATE OR DELETE ON parmana.shadow_evaluation_history
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER shadow_evaluation_history_no_truncate BEFORE TRUNCATE ON parmana.shadow_evaluation_history
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 
 -- SECURITY DEFINER: admins stop shadows but cannot write their history.
 CREATE FUNCTION parmana.shadow_evaluations_stopped() RETURNS trigger

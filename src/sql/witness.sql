@@ -61,6 +61,8 @@ ALTER TABLE parmana.attestations DISABLE TRIGGER attestations_witness;
 ALTER TABLE parmana.checkpoints DISABLE TRIGGER checkpoints_witness;
 CREATE TRIGGER witness_conflicts_append_only BEFORE UPDATE OR DELETE ON parmana.witness_conflicts
   FOR EACH ROW EXECUTE FUNCTION parmana.refuse_change();
+CREATE TRIGGER witness_conflicts_no_truncate BEFORE TRUNCATE ON parmana.witness_conflicts
+  FOR EACH STATEMENT EXECUTE FUNCTION parmana.refuse_change();
 
 -- Make this database a witness of a replicated log (superuser only: it changes how replication
 -- applies changes to parmana's tables).

@@ -38,7 +38,7 @@ def test_attestation_verifies_offline(conn):
     # signerKeyId is the SHA-256 of the raw public key.
     raw = load_pem_public_key(pem.encode()).public_bytes_raw()
     assert att["signerKeyId"] == hashlib.sha256(raw).hexdigest()
-    # The fingerprint is recomputable from the signals alone (SPEC §5).
+    # The fingerprint is recomputable from the signals alone (docs/format.md).
     signals = json.loads(claims_signals())
     expected = hashlib.sha256(rfc8785.dumps({"policyId": "claims-approval", "policyVersion": "v1", "signals": signals})).hexdigest()
     assert att["execution_fingerprint"] == expected == "556198846e28e59b2ecbaac7fc3383f1811a067d22698a4b4c5e550afa2b403a"
@@ -118,7 +118,7 @@ def test_checkpoint_root_and_note_recompute_offline():
         # The note: "<origin>\n<size>\n<base64 root>\n", then "— <origin> base64(key id ‖ signature)".
         note = conn.execute("SELECT note FROM parmana.checkpoints WHERE tree_size = 12").fetchone()[0]
         vkey = conn.execute("SELECT parmana.parmana_log_key()").fetchone()[0]
-        origin, key_hash, key_b64 = vkey.split("+")
+        origin, key_hash, key_b64 = vkey.split("+", 2)
         text, signature_line = note.split("\n\n")
         text += "\n"
         assert text == f"{origin}\n12\n{base64.b64encode(root).decode()}\n"

@@ -160,7 +160,7 @@ def test_approved_override_verifies_offline(roles):
     without_id = {k: v for k, v in record.items() if k not in ("overrideId", "signature")}
     assert record["overrideId"] == hashlib.sha256(rfc8785.dumps(without_id)).hexdigest() == result["overrideId"]
     assert record["pendingAttestationHash"] == hashlib.sha256(rfc8785.dumps(pending)).hexdigest()
-    # The resolution carries the original decision, unchanged, and the override's id.
+    # The resolution carries the decision as first made, unchanged, and the override's id.
     assert resolution["decision"] == pending["decision"]
     assert resolution["execution_state"] == "completed" and resolution["overrideId"] == record["overrideId"]
     assert resolution["execution_fingerprint"] == pending["execution_fingerprint"]

@@ -29,7 +29,7 @@ SELECT regress.err($$UPDATE parmana.attestations SET action = 'approve' WHERE ex
        regress.err($$TRUNCATE parmana.attestations CASCADE$$) AS truncate_attestations;
 SELECT regress.err($$UPDATE parmana.policies SET policy_hash = 'x'$$) AS update_policy,
        regress.err($$DELETE FROM parmana.policies$$) AS delete_policy,
-       regress.err($$TRUNCATE parmana.policies$$) AS truncate_policies;
+       regress.err($$TRUNCATE parmana.policies CASCADE$$) AS truncate_policies;
 SELECT regress.err($$DELETE FROM parmana.signing_key_secrets$$) AS delete_secrets,
        regress.err($$UPDATE parmana.signing_keys SET public_key_pem = 'x'$$) AS update_public_key,
        regress.err($$DELETE FROM parmana.signing_keys$$) AS delete_keys;

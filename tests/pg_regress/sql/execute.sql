@@ -3,7 +3,7 @@
 \i tests/pg_regress/include/setup.sql
 \set VERBOSITY sqlstate
 
--- The documented quickstart: approve / standard_approval / completed, with the SPEC §5 fingerprint.
+-- The documented quickstart: approve / standard_approval / completed, with the published fingerprint.
 SELECT a->>'executionId' AS id, a->'decision'->>'action' AS action, a->'decision'->>'reason' AS reason,
        a->'decision'->>'ruleId' AS rule, a->>'execution_state' AS state, a->>'execution_fingerprint' AS fingerprint,
        a->>'signalsHash' = a->>'execution_fingerprint' AS signals_hash_is_fingerprint,

@@ -28,7 +28,7 @@ CREATE TRIGGER claims_governed BEFORE INSERT OR UPDATE ON regress.claims
   FOR EACH ROW EXECUTE FUNCTION parmana.parmana_govern('claims');
 
 -- Approve, reject (recorded), pending review; amounts are rounded to the declared scale first:
--- 8500.40 becomes 8500, so the first row has the SPEC §5 fingerprint.
+-- 8500.40 becomes 8500, so the first row has the published fingerprint.
 INSERT INTO regress.claims (id, amount, risk_score, insurance_active, vip) VALUES
   (1, 8500.40, 42, true, false), (2, 100, 91, true, false), (3, 300, 30, false, false);
 SELECT id, decision, state, attestation->>'executionId' AS execution_id, attestation->>'execution_fingerprint' AS fingerprint,

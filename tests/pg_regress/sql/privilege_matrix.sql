@@ -1,4 +1,4 @@
--- The privilege matrix: for each role of SPEC §13 and a plain login role, what it may do with
+-- The privilege matrix: for each parmana role and a plain login role, what it may do with
 -- every table and view of schema parmana (functions: see 05_privileges). Paths to private key
 -- material are closed for all of them.
 \i tests/pg_regress/include/setup.sql

@@ -1,4 +1,4 @@
--- Roles of SPEC §13, proved with non-superuser roles.
+-- parmana's roles, proved with non-superuser roles.
 \i tests/pg_regress/include/setup.sql
 \set VERBOSITY sqlstate
 

@@ -153,7 +153,7 @@ SELECT parmana.parmana_replay_reserve('sb-step') AS reserve, parmana.parmana_rep
 RESET search_path;
 
 -- 7. Temporary objects: a temp domain over jsonb whose CHECK calls a pg_temp function, a temp table
---    using it, governed by the admin (the original attack), and temp look-alikes of parmana's names.
+--    using it, governed by the admin (the first attack found), and temp look-alikes of parmana's names.
 \c - regress_sb_admin
 \set VERBOSITY terse
 CREATE FUNCTION pg_temp.spy(vector text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$

@@ -1,6 +1,6 @@
 //! Storing signed attestations in `parmana.attestations`.
 
-use crate::errors::OrRaise;
+use crate::error::OrRaise;
 use crate::jsonb::JsonbDatum;
 use crate::spi::prepared_write;
 use pgrx::pg_sys::BuiltinOid::{JSONBOID, TEXTOID};
@@ -57,5 +57,5 @@ pub fn insert(row: &AttestationRow<'_>) -> i64 {
         client.update(plan, Some(1), &args)?.first().get_one::<i64>()
     })
     .or_raise()
-    .unwrap_or_else(|| crate::errors::internal("attestation insert", "no id returned"))
+    .unwrap_or_else(|| crate::error::internal("attestation insert", "no id returned"))
 }

@@ -1,6 +1,6 @@
-//! Policy registration and the per-backend cache of compiled policies (SPEC §3).
+//! Policy registration and the per-backend cache of compiled policies.
 
-use crate::errors::{raise, required, OrRaise};
+use crate::error::{raise, required, OrRaise};
 use crate::identity::acting_role;
 use crate::jsonb::JsonbText;
 use crate::spi::prepared;
@@ -45,7 +45,8 @@ pub fn load(policy_id: &str, policy_version: &str, execution_id: Option<&str>) -
                 ORDER BY pg_catalog.length(n.prefix) DESC LIMIT 1), \
                s.candidate_version, c.policy_hash \
              FROM parmana.policies p \
-             LEFT JOIN parmana.shadow_evaluations s ON s.policy_id = p.policy_id AND s.policy_version = p.policy_version \
+             LEFT JOIN parmana.shadow_evaluations s ON s.policy_id = p.policy_id \
+               AND s.policy_version = p.policy_version \
              LEFT JOIN parmana.policies c ON c.policy_id = s.policy_id AND c.policy_version = s.candidate_version \
              WHERE p.policy_id = $1 AND p.policy_version = $2",
             &[TEXTOID, TEXTOID, TEXTOID],
@@ -77,6 +78,24 @@ pub fn compiled(policy_id: &str, policy_version: &str, hash: &str) -> Rc<Compile
     policy
 }
 
+/// A registered policy version compiled, or `None` when it is not registered.
+pub fn find(policy_id: &str, policy_version: &str) -> Option<Rc<CompiledPolicy>> {
+    let hash = Spi::connect(|client| {
+        let plan = prepared(
+            client,
+            "SELECT policy_hash FROM parmana.policies WHERE policy_id = $1 AND policy_version = $2",
+            &[TEXTOID, TEXTOID],
+        );
+        let rows = client.select(plan, Some(1), &[policy_id.into(), policy_version.into()])?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.first().get_one::<String>()
+    })
+    .or_raise()?;
+    Some(compiled(policy_id, policy_version, &hash))
+}
+
 /// A registered policy document (`POL-001` when unknown).
 pub fn document(policy_id: &str, policy_version: &str) -> serde_json::Value {
     let document: String = Spi::connect(|client| {
@@ -91,7 +110,7 @@ pub fn document(policy_id: &str, policy_version: &str) -> serde_json::Value {
     })
     .or_raise()
     .unwrap_or_else(|| raise(ParmanaError::unknown_policy(policy_id, policy_version)));
-    parse_json(&document).unwrap_or_else(|e| crate::errors::internal("stored policy document", e))
+    parse_json(&document).unwrap_or_else(|e| crate::error::internal("stored policy document", e))
 }
 
 /// Compile and store a policy version. Registering the identical document again is a no-op;
@@ -106,8 +125,10 @@ fn parmana_register_policy(policy: Option<JsonbText>) -> JsonbText {
     let compiled = compile(&doc).or_raise();
     let registered_hash: Option<String> = Spi::connect_mut(|client| {
         let inserted = client.update(
-            "INSERT INTO parmana.policies (policy_id, policy_version, policy_hash, schema_version, document, registered_by) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (policy_id, policy_version) DO NOTHING RETURNING policy_hash",
+            "INSERT INTO parmana.policies (policy_id, policy_version, policy_hash, schema_version, document, \
+               registered_by) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (policy_id, policy_version) \
+             DO NOTHING RETURNING policy_hash",
             None,
             &[
                 compiled.policy_id.as_str().into(),
