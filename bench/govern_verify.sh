@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${1:-1000000}
 bench_setup
 bpsql -c "CREATE TABLE loans (id bigint PRIMARY KEY, score integer NOT NULL, amount integer NOT NULL, decision text, state text, attestation jsonb)" \
-      -c "INSERT INTO parmana.governed_tables (name, relation, policy_id, policy_version, execution_id_prefix, key_column, signals, attestation_column, action_column, state_column) VALUES ('loans', 'loans', 'loan-approval', '1.0.0', 'loan-', 'id', '{\"credit_score\": {\"column\": \"score\"}, \"loan_amount\": {\"column\": \"amount\"}}', 'attestation', 'decision', 'state')" \
+      -c "INSERT INTO parmana.governed_tables (name, relation, policy_id, policy_version, execution_id_prefix, key_column, signals, attestation_column, action_column, state_column, on_reject) VALUES ('loans', 'loans', 'loan-approval', '1.0.0', 'loan-', 'id', '{\"credit_score\": {\"column\": \"score\"}, \"loan_amount\": {\"column\": \"amount\"}}', 'attestation', 'decision', 'state', 'record')" \
       -c "CREATE TRIGGER loans_governed BEFORE INSERT OR UPDATE ON loans FOR EACH ROW EXECUTE FUNCTION parmana.parmana_govern('loans')" >/dev/null
 start=$(date +%s)
 bpsql -c "INSERT INTO loans (id, score, amount) SELECT g, 400 + g % 400, g FROM generate_series(1, $ROWS) g" >/dev/null

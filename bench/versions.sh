@@ -41,7 +41,7 @@ for round in 1 2 3; do
     bpsql -c 'CHECKPOINT' >/dev/null
     ms=$(bpsql -c '\timing on' -c "SELECT ${schema}parmana_checkpoint()->'sealed'->>'rowCount'" | awk '/^Time:/ {print $2}')
     CKPT[$version]+="$ms "
-    echo "round $round $version: execute ${TPS[$version]##* } TPS... checkpoint of 100,000 rows $ms ms"
+    echo "round $round $version: checkpoint of 100,000 rows $ms ms"
   done
 done
 for version in before after; do

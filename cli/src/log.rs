@@ -106,10 +106,15 @@ fn checkpoints(path: &Path, log_keys: &[VerifierKey]) -> Result<(BTreeMap<u64, C
             continue;
         }
         let text = copy_text::unescape(line.split('\t').next_back().unwrap_or_default());
-        let head = parse_note(&text)
-            .map_err(|e| e.to_string())
-            .and_then(|note| verify_note(&note, log_keys).map_err(|e| e.to_string()).map(|_| note))
-            .and_then(|note| Checkpoint::parse(&note.text).map_err(|e| e.to_string()));
+        let head = parse_note(&text).map_err(|e| e.to_string()).and_then(|note| {
+            let signers = verify_note(&note, log_keys).map_err(|e| e.to_string())?;
+            let head = Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
+            if signers.contains(&head.origin) {
+                Ok(head)
+            } else {
+                Err(format!("origin {} is not the name of a key that signed it", head.origin))
+            }
+        });
         match head {
             Ok(head) => {
                 heads.insert(head.size, head);

@@ -73,8 +73,13 @@ fn size(doc: &Value, field: &str) -> Result<u64, String> {
 /// A checkpoint note signed by one of the log's keys: the tree head it states.
 fn signed_tree_head(note: &str, log_keys: &[VerifierKey]) -> Result<Checkpoint, String> {
     let note = parse_note(note).map_err(|e| format!("checkpoint note: {e}"))?;
-    verify_note(&note, log_keys).map_err(|e| format!("checkpoint note: {e}"))?;
-    Checkpoint::parse(&note.text).map_err(|e| format!("checkpoint note: {e}"))
+    let signers = verify_note(&note, log_keys).map_err(|e| format!("checkpoint note: {e}"))?;
+    let head = Checkpoint::parse(&note.text).map_err(|e| format!("checkpoint note: {e}"))?;
+    // A log signs its own heads: the origin line names the key that signed it.
+    if !signers.contains(&head.origin) {
+        return Err(format!("checkpoint note: origin {} is not the name of a key that signed it", head.origin));
+    }
+    Ok(head)
 }
 
 fn verify_inclusion_proof(doc: &Value, log_keys: &[VerifierKey], keys: &PublicKeys) -> Result<String, String> {

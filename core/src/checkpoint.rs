@@ -53,42 +53,6 @@ impl ChainHasher {
     }
 }
 
-/// What a checkpoint states, before signing.
-#[derive(Debug, Clone)]
-pub struct CheckpointFields<'a> {
-    pub checkpoint_id: i64,
-    /// Exclusive lower bound: the previous checkpoint's toId (0 for the first).
-    pub from_id: i64,
-    /// Inclusive upper bound.
-    pub to_id: i64,
-    pub row_count: u64,
-    pub previous_digest: &'a str,
-    pub digest: &'a str,
-    pub issued_at: String,
-}
-
-impl CheckpointFields<'_> {
-    pub fn body(&self, signer_key_id: &str) -> Map<String, Value> {
-        let mut body = Map::new();
-        body.insert("checkpointId".into(), json!(self.checkpoint_id));
-        body.insert("fromId".into(), json!(self.from_id));
-        body.insert("toId".into(), json!(self.to_id));
-        body.insert("rowCount".into(), json!(self.row_count));
-        body.insert("previousDigest".into(), json!(self.previous_digest));
-        body.insert("digest".into(), json!(self.digest));
-        body.insert("issuedAt".into(), json!(self.issued_at));
-        body.insert("schemaVersion".into(), json!(crate::runtime::SUPPORTED_SCHEMA_VERSIONS[0]));
-        body.insert("runtimeVersion".into(), json!(crate::runtime::RUNTIME_VERSION));
-        body.insert("runtimeHash".into(), json!(crate::runtime::runtime_hash()));
-        body.insert("signerKeyId".into(), json!(signer_key_id));
-        body
-    }
-
-    pub fn sign(&self, key: &KeyPair) -> Signed {
-        sign(self.body(key.key_id()), CHECKPOINT_TYPE, key)
-    }
-}
-
 /// A log origin for a database that configured none: `parmana.invalid/log-<20 random hex digits>`.
 pub fn generated_origin() -> crate::Result<String> {
     let mut raw = [0u8; 10];

@@ -201,7 +201,12 @@ fn published_vectors() {
     }
     .sign(&log_key)
     .document;
-    vectors.push(signed_vector("loan-1003 (explained)", ATTESTATION_TYPE, &explained));
+    let mut vector = signed_vector("loan-1003 (explained)", ATTESTATION_TYPE, &explained);
+    vector["signals"] = json!({"credit_score": 450, "loan_amount": 5});
+    vector["canonicalSignals"] = json!(v.canonical);
+    vector["fingerprintInput"] =
+        json!(parmana_core::hashes::fingerprint_input(&policy.policy_id, &policy.policy_version, &v.canonical));
+    vectors.push(vector);
     documents.push(Value::Object(explained));
 
     // The log: these four attestations are leaves 0..3; a checkpoint seals all four.

@@ -30,22 +30,27 @@ def write_key_file(pem: bytes) -> str:
     return path
 
 
-def set_key_file(path):
+def set_setting(name, value):
+    """ALTER SYSTEM SET (or RESET, for None) a parmana setting, and wait until new sessions see it."""
     with connect(autocommit=True) as c:
         c.execute("LOAD 'parmana'")
-        if path is None:
-            c.execute("ALTER SYSTEM RESET parmana.signing_key_file")
+        if value is None:
+            c.execute(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(*name.split("."))))
         else:
-            c.execute(sql.SQL("ALTER SYSTEM SET parmana.signing_key_file = {}").format(sql.Literal(path)))
+            c.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(*name.split(".")), sql.Literal(value)))
         c.execute("SELECT pg_reload_conf()")
-    expected = path or ""
+    expected = value or ""
     for _ in range(100):  # the postmaster signals backends asynchronously
         with connect(autocommit=True) as c:
             c.execute("LOAD 'parmana'")
-            if c.execute("SHOW parmana.signing_key_file").fetchone()[0] == expected:
+            if c.execute(sql.SQL("SHOW {}").format(sql.Identifier(*name.split(".")))).fetchone()[0] == expected:
                 return
         time.sleep(0.05)
-    raise AssertionError("setting did not take effect")
+    raise AssertionError(f"{name} did not take effect")
+
+
+def set_key_file(path):
+    set_setting("parmana.signing_key_file", path)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import rfc8785
 
 from conftest import fresh_database
-from tlog_support import LOAN, SMALL, Log, b64, execute, leaf_of, needs_tlog, resign, run_tool, stolen_key, tlog
+from tlog_support import LOAN, SMALL, Log, b64, execute, leaf_of, needs_tlog, resign, rewrite_and_reseal, run_tool, stolen_key, tlog
 
 @pytest.fixture(scope="module")
 def small_log(tmp_path_factory):
@@ -129,16 +129,7 @@ def test_resealed_history_and_forked_heads_are_refused(tmp_path):
         kept_root, kept_note = log.heads()[20]
         (tmp_path / "kept.note").write_text(kept_note)
 
-        key = stolen_key(conn)
-        original = conn.execute("SELECT attestation FROM parmana.attestations WHERE id = 5").fetchone()[0]
-        rewritten = resign(dict(original, decision=dict(original["decision"], action="reject")), key)
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")
-            conn.execute("UPDATE parmana.attestations SET attestation = %s, action = 'reject' WHERE id = 5",
-                         (json.dumps(rewritten),))
-            conn.execute("DELETE FROM parmana.checkpoints")
-            conn.execute("DELETE FROM parmana.log_tiles")
-            conn.execute("UPDATE parmana.checkpoint_state SET watermark_id = 0, head_checkpoint_id = NULL, head_digest = NULL")
+        rewrite_and_reseal(conn, 5)
         conn.execute("SELECT parmana.parmana_checkpoint()")
         conn.execute("SELECT parmana.parmana_checkpoint()")
         execute(conn, 21, 30)

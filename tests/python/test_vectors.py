@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import ROOT, connect, fresh_database
-from test_key_file import set_key_file, write_key_file
+from test_key_file import set_key_file, set_setting, write_key_file
 from tlog_support import run_tool
 
 VECTORS = ROOT / "fixtures" / "vectors"
@@ -18,21 +18,11 @@ TAMPERED = json.loads((VECTORS / "tampered.json").read_text())
 LOAN = (ROOT / "fixtures" / "policies" / "loan-approval-1.0.0.json").read_text()
 
 
-def set_origin(origin):
-    with connect(autocommit=True) as c:
-        c.execute("LOAD 'parmana'")
-        if origin is None:
-            c.execute("ALTER SYSTEM RESET parmana.log_origin")
-        else:
-            c.execute("ALTER SYSTEM SET parmana.log_origin = %s" % c.execute("SELECT quote_literal(%s)", (origin,)).fetchone()[0])
-        c.execute("SELECT pg_reload_conf()")
-
-
 @pytest.fixture(scope="module")
 def vector_log():
     """A database signing with the vectors' key and origin, holding the vectors' attestations."""
     set_key_file(write_key_file(KEYS["privateKeyPem"].encode()))
-    set_origin(KEYS["logOrigin"])
+    set_setting("parmana.log_origin", KEYS["logOrigin"])
     try:
         conn = fresh_database("parmana_vectors", policies=[LOAN])
         for leaf in LOG["leaves"]:
@@ -51,7 +41,7 @@ def vector_log():
         conn.close()
     finally:
         set_key_file(None)
-        set_origin(None)
+        set_setting("parmana.log_origin", None)
 
 
 def test_the_extension_verifies_every_document_vector(conn):

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from conftest import ROOT
-from tlog_support import LOAN, execute, resign, run_tool, stolen_key
+from tlog_support import LOAN, execute, rewrite_and_reseal, run_tool
 
 CLUSTER = ROOT / "scripts" / "cluster.sh"
 PRIMARY = ("/tmp/parmana-witness-primary", 54341)
@@ -100,16 +100,7 @@ def test_a_witness_catches_a_superuser_rewriting_history(clusters, tmp_path):
         assert witness.execute("SELECT tree_size FROM parmana.witness_heads").fetchone()[0] == 30
 
         # The attack: rewrite decision 5 with triggers off, re-sign it, throw the tree away, re-seal.
-        key = stolen_key(primary)
-        original = primary.execute("SELECT attestation FROM parmana.attestations WHERE id = 5").fetchone()[0]
-        forged = resign(dict(original, decision=dict(original["decision"], action="reject")), key)
-        with primary.transaction():
-            primary.execute("SET LOCAL session_replication_role = replica")
-            primary.execute("UPDATE parmana.attestations SET attestation = %s, action = 'reject' WHERE id = 5",
-                            (json.dumps(forged),))
-            primary.execute("DELETE FROM parmana.checkpoints")
-            primary.execute("DELETE FROM parmana.log_tiles")
-            primary.execute("UPDATE parmana.checkpoint_state SET watermark_id = 0, head_checkpoint_id = NULL, head_digest = NULL")
+        original = rewrite_and_reseal(primary, 5)
         # The log goes on: new heads get ids 1, 2 (which the witness holds) and then 3.
         for first in (31, 41, 51):
             execute(primary, first, first + 9)

@@ -93,3 +93,18 @@ def resign(attestation, key):
     payload_type = b"application/vnd.parmana.attestation.v1+json"
     pae = b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type, len(canonical), canonical)
     return dict(body, signature=base64.b64encode(key.sign(pae)).decode())
+
+
+def rewrite_and_reseal(conn, attestation_id):
+    """What a superuser holding the key can do: change a decision with triggers off, re-sign it,
+    throw the tree away and let the next checkpoints seal the rewritten log. Returns the attestation as it was."""
+    original = conn.execute("SELECT attestation FROM parmana.attestations WHERE id = %s", (attestation_id,)).fetchone()[0]
+    forged = resign(dict(original, decision=dict(original["decision"], action="reject")), stolen_key(conn))
+    with conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("UPDATE parmana.attestations SET attestation = %s, action = 'reject' WHERE id = %s",
+                     (json.dumps(forged), attestation_id))
+        conn.execute("DELETE FROM parmana.checkpoints")
+        conn.execute("DELETE FROM parmana.log_tiles")
+        conn.execute("UPDATE parmana.checkpoint_state SET watermark_id = 0, head_checkpoint_id = NULL, head_digest = NULL")
+    return original
