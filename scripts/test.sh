@@ -34,5 +34,8 @@ scripts/isolation.sh
 echo "== benchmark smoke run (no timing asserted)"
 bench/smoke.sh
 
+echo "== the wire format verified by an implementation written from docs/format.md alone"
+python3 -m pytest -q tests/independent
+
 echo "== real-client tests (pytest)"
 python3 -m pytest -q tests/python
