@@ -75,9 +75,7 @@ fn work_chunk(seq: u64, lines: Vec<Line>, keys: &PublicKeys, options: &Options) 
         prepared
             .iter()
             .map(|p| match p {
-                Ok(p) => p.report(p.signature.is_ok_and(|sig| {
-                    p.key.verify_strict(&p.message, &ed25519_dalek::Signature::from_bytes(&sig)).is_ok()
-                })),
+                Ok(p) => p.verify_strict(),
                 Err(report) => report.clone(),
             })
             .collect()

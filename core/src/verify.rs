@@ -126,6 +126,13 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The report, checking the signature alone with `verify_strict`.
+    pub fn verify_strict(&self) -> VerifyReport {
+        let ok =
+            self.signature.is_ok_and(|sig| self.key.verify_strict(&self.message, &Signature::from_bytes(&sig)).is_ok());
+        self.report(ok)
+    }
+
     /// The report, given whether the signature verified.
     pub fn report(&self, signature_ok: bool) -> VerifyReport {
         let reason = match (self.signature, signature_ok, self.runtime_verified, self.schema_compatible) {
@@ -177,10 +184,7 @@ pub fn prepare(
 /// Verify `doc` with `verify_strict`.
 pub fn verify_document(doc: &Value, key_for: impl FnOnce(&str) -> Result<VerifyingKey, String>) -> VerifyReport {
     match prepare(doc, key_for) {
-        Ok(p) => {
-            let ok = p.signature.is_ok_and(|sig| p.key.verify_strict(&p.message, &Signature::from_bytes(&sig)).is_ok());
-            p.report(ok)
-        }
+        Ok(p) => p.verify_strict(),
         Err(report) => report,
     }
 }
